@@ -1,0 +1,115 @@
+"""The analysis settings, as plain frozen dataclasses.
+
+The strategy schema (pydantic, in `rollout/`) is the user-facing source of truth; the controller
+maps it onto these. Defaults are DESIGN.md section 8's: alpha 0.05 per rollout, the canary may be
+worse than stable by at most `max(0.5 percentage points, 20%)`, no SLO limits, no data holds and
+fails after five minutes.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message says which and what to change."""
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How much worse than stable the canary may be: `max(absolute, relative * stable)`.
+
+    For the error rate the rates are per-request failure probabilities. For latency they are, at
+    every histogram bucket edge, the probability of a request being slower than that edge: a
+    stochastic-order margin ("at no latency may the canary have more than 20% more slow requests
+    than stable, nor more than 0.5 percentage points more"). Histogram buckets cannot resolve a
+    quantile inside one bucket (Istio's edges are 2 to 2.5 times apart), so a tolerance stated as
+    "+20% on p50" could not be tested exactly; a margin on exceedance probabilities at the edges
+    can. Under the default lognormal (sigma 0.3) it is stricter than "+20% on every quantile":
+    it flags a median shift of about +8% and a p99 shift of about +5%.
+    """
+
+    absolute: float = 0.005
+    relative: float = 0.2
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.absolute < 1.0:
+            raise SettingsError(f"absolute tolerance {self.absolute} must be in [0, 1)")
+        if not 0.0 <= self.relative:
+            raise SettingsError(f"relative tolerance {self.relative} must be >= 0")
+        if self.absolute == 0.0 and self.relative == 0.0:
+            raise SettingsError("a tolerance of zero cannot be shown non-inferior; set one > 0")
+
+
+class NoDataPolicy(enum.Enum):
+    """What a check without data means: wait (then fail after the limit), fail, or pass."""
+
+    HOLD = "hold"
+    FAIL = "fail"
+    PASS = "pass"
+
+
+@dataclass(frozen=True)
+class NoDataSettings:
+    policy: NoDataPolicy = NoDataPolicy.HOLD
+    limit_seconds: float = 300.0  # under `hold`, no data for longer than this fails
+
+    def __post_init__(self) -> None:
+        if self.limit_seconds < 0:
+            raise SettingsError(f"no-data limit {self.limit_seconds}s must be >= 0")
+
+
+@dataclass(frozen=True)
+class SloLimits:
+    """Absolute limits on the canary alone; None turns a guardrail off (the default)."""
+
+    max_error_rate: float | None = None
+    latency_quantile: float = 0.99
+    max_latency_seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_error_rate is not None and not 0.0 < self.max_error_rate < 1.0:
+            raise SettingsError(f"SLO error rate {self.max_error_rate} must be in (0, 1)")
+        if not 0.0 < self.latency_quantile < 1.0:
+            raise SettingsError(f"SLO latency quantile {self.latency_quantile} must be in (0, 1)")
+        if self.max_latency_seconds is not None and self.max_latency_seconds <= 0:
+            raise SettingsError(f"SLO latency {self.max_latency_seconds}s must be > 0")
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """Everything `evaluate` needs besides the data.
+
+    `alpha` is the error budget of one rollout. The checks that roll back (harm and guardrails)
+    share it by Bonferroni: each gets `alpha / k` for k such checks, so the chance that any of
+    them fires on a canary that is as good as stable stays at most `alpha`. Non-inferiority
+    checks all have to pass before an early promotion (an intersection-union test), so each may
+    use the whole `alpha`; so does the sample-ratio check, which only holds.
+    """
+
+    alpha: float = 0.05
+    error_rate: Tolerance = field(default_factory=Tolerance)
+    latency: Tolerance = field(default_factory=Tolerance)
+    slo: SloLimits = field(default_factory=SloLimits)
+    no_data: NoDataSettings = field(default_factory=NoDataSettings)
+    check_error_rate: bool = True
+    check_latency: bool = True
+    check_sample_ratio: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.alpha < 1.0:
+            raise SettingsError(f"alpha {self.alpha} must be in (0, 1), for example 0.05")
+
+    @property
+    def rollback_checks(self) -> int:
+        """How many checks share `alpha` by Bonferroni (at least one, to keep it defined)."""
+        count = int(self.check_error_rate) + int(self.check_latency)
+        count += int(self.slo.max_error_rate is not None)
+        count += int(self.slo.max_latency_seconds is not None)
+        return max(count, 1)
+
+    @property
+    def rollback_alpha(self) -> float:
+        """The share of `alpha` each harm or guardrail check is held to."""
+        return self.alpha / self.rollback_checks

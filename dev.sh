@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Set-up and entry points for a fresh Debian/Ubuntu machine with Python 3.11+.
+#   ./dev.sh demo    install what is missing, then run the demo
+#   ./dev.sh test    install what is missing, then run lint, type checks, layer checks and tests
+set -euo pipefail
+cd "$(dirname "$0")"
+
+VENV=.venv
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+apt_install() {
+  # Debian packages, installed only when missing (the project's tests need a real Prometheus).
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "apt-get not found: install these yourself: $*" >&2
+    return 1
+  fi
+  $SUDO apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "$@" >/dev/null
+}
+
+bootstrap() {
+  if ! command -v prometheus >/dev/null 2>&1; then
+    echo "installing the prometheus Debian package" >&2
+    apt_install prometheus
+  fi
+  if [ ! -x "$VENV/bin/python" ]; then
+    if ! python3 -m venv "$VENV" 2>/dev/null; then
+      rm -rf "$VENV"
+      apt_install python3-venv
+      python3 -m venv "$VENV"
+    fi
+  fi
+  # Re-install when pyproject.toml changed since the last install.
+  stamp="$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+  if [ ! -f "$stamp" ]; then
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+    "$VENV/bin/python" -m pip install -q -e '.[dev]'
+    rm -f "$VENV"/.installed-*
+    touch "$stamp"
+  fi
+  export PATH="$PWD/$VENV/bin:$PATH"
+}
+
+run_tests() {
+  ruff check .
+  ruff format --check .
+  mypy
+  lint-imports
+  python -m pytest "$@"
+}
+
+run_demo() {
+  kcanary demo "$@"
+}
+
+cmd="${1:-}"
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  test) bootstrap; run_tests "$@" ;;
+  demo) bootstrap; run_demo "$@" ;;
+  *) echo "usage: ./dev.sh demo [ARGS...] | ./dev.sh test [PYTEST ARGS...]" >&2; exit 2 ;;
+esac

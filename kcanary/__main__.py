@@ -1,0 +1,5 @@
+import sys
+
+from kcanary.cli import main
+
+sys.exit(main())

@@ -1,0 +1,78 @@
+"""Command-line flags that can also come from the environment as `KCANARY_<FLAG>`.
+
+`--prometheus-url` is also read from `KCANARY_PROMETHEUS_URL`, and so on: a Deployment can set
+every flag from a ConfigMap or Secret without templating its command line. A flag given on the
+command line wins over the environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+_DURATION = re.compile(
+    r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?"
+    r"(?:(\d+(?:\.\d+)?)ms)?$"
+)
+
+
+def parse_duration(text: str) -> float:
+    """`1h30m`, `2m`, `30s`, `1.5s`, `500ms` or a bare number of seconds -> seconds."""
+    value = text.strip()
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    match = _DURATION.match(value)
+    if not value or match is None or not any(match.groups()):
+        raise argparse.ArgumentTypeError(
+            f"invalid duration {text!r}: use a number with a unit, e.g. 30s, 2m, 1h30m, 500ms"
+        )
+    hours, minutes, seconds, millis = (float(g) if g else 0.0 for g in match.groups())
+    return hours * 3600 + minutes * 60 + seconds + millis / 1000
+
+
+def env_name(flag: str) -> str:
+    return "KCANARY_" + flag.lstrip("-").replace("-", "_").upper()
+
+
+def add_env_flag(
+    parser: argparse.ArgumentParser | Any,
+    flag: str,
+    *,
+    environ: Mapping[str, str] | None = None,
+    **kwargs: Any,
+) -> None:
+    """Add `flag` whose default comes from `KCANARY_<FLAG>` when that is set."""
+    env = os.environ if environ is None else environ
+    name = env_name(flag)
+    help_text = kwargs.pop("help", "")
+    kwargs["help"] = f"{help_text} [env {name}]".strip()
+    if name in env:
+        raw = env[name]
+        action = kwargs.get("action")
+        if action == "append":
+            kwargs["default"] = [item for item in raw.split(",") if item]
+        elif isinstance(action, type) and issubclass(action, argparse.BooleanOptionalAction):
+            kwargs["default"] = raw.strip().lower() in ("1", "true", "yes", "on")
+        else:
+            convert = kwargs.get("type")
+            try:
+                kwargs["default"] = convert(raw) if convert else raw
+            except (argparse.ArgumentTypeError, ValueError) as exc:
+                raise SystemExit(f"kcanary: environment variable {name}={raw!r}: {exc}") from exc
+        kwargs.pop("required", None)
+    parser.add_argument(flag, **kwargs)
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """`:8080` or `127.0.0.1:8080` -> (host, port); an empty host means all interfaces."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"invalid address {text!r}: use HOST:PORT or :PORT, e.g. :8080"
+        )
+    return (host or "0.0.0.0", int(port))

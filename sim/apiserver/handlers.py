@@ -1,0 +1,644 @@
+"""The REST verbs on resources: get, list, create, update, patch, delete, deletecollection,
+and the status and scale subresources, with the real server's semantics and errors.
+
+Handlers are independent of the HTTP framework: they take an `APICall` and return a `Reply`
+(or raise `StatusError`). Watches stream and live in `watch_stream`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sim.apiserver import decoding, errors, objectmeta, patch, selectors, strategy
+from sim.apiserver.errors import Cause, CauseLike, StatusError
+from sim.apiserver.lifecycle import PROPAGATION_POLICIES, Lifecycle, copy_of
+from sim.apiserver.registry import TypeRegistry, storage_key
+from sim.apiserver.representation import as_version, collection, object_json, single
+from sim.apiserver.request_info import Representation, ResourceRequest, negotiate
+from sim.apiserver.resources import ResourceType
+from sim.apiserver.store import ObjectStore, StoredObject, encode_json
+
+NAMESPACES = "/namespaces"
+
+# A kind-specific admission step: may change the object, returns field problems. `old` is None
+# on create.
+AdmissionHook = Callable[[dict[str, Any], dict[str, Any] | None], list[CauseLike]]
+
+
+@dataclass(frozen=True)
+class APICall:
+    """A request on a resource, as the handlers need it."""
+
+    request: ResourceRequest
+    query: Mapping[str, str]
+    accept: str = ""
+    content_type: str = ""
+    body: bytes = b""
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: bytes
+    warnings: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Target:
+    """The resolved resource of a request."""
+
+    rtype: ResourceType
+    resource: str  # storage key
+    namespace: str  # "" for cluster-scoped kinds
+
+
+def resolve(registry: TypeRegistry, request: ResourceRequest) -> Target:
+    """The served type for a request, or the 404 a real server gives for an unknown path."""
+    rtype = registry.resolve(request.group, request.version, request.resource)
+    if rtype is None:
+        raise errors.unknown_resource()
+    if not rtype.namespaced and request.namespace is not None:
+        raise errors.unknown_resource()
+    if rtype.namespaced and request.namespace is None and request.verb not in ("list", "watch"):
+        raise errors.unknown_resource()
+    sub = request.subresource
+    if sub and not (
+        (sub == "status" and rtype.has_status)
+        or (sub == "scale" and rtype.scale is not None)
+        or (sub == "finalize" and rtype.kind == "Namespace" and not rtype.group)
+    ):
+        raise errors.unknown_resource()
+    return Target(rtype, storage_key(rtype), request.namespace or "")
+
+
+def _representation(call: APICall) -> Representation:
+    wanted = negotiate(call.accept)
+    if wanted is None:
+        raise errors.not_acceptable(
+            ["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"]
+        )
+    return wanted
+
+
+def dry_run(query: Mapping[str, str]) -> bool:
+    value = query.get("dryRun")
+    if value is None or value == "":
+        return False
+    if value != "All":
+        raise errors.invalid_options(
+            [Cause("FieldValueNotSupported", f'Unsupported value: "{value}": supported values: '
+                   '"All"', "dryRun")]  # fmt: skip
+        )
+    return True
+
+
+class ResourceHandlers:
+    """Serves the non-streaming verbs against one store and registry."""
+
+    def __init__(
+        self,
+        store: ObjectStore,
+        registry: TypeRegistry,
+        lifecycle: Lifecycle,
+        hooks: Mapping[str, AdmissionHook],
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.lifecycle = lifecycle
+        self.hooks = dict(hooks)
+
+    def handle(self, call: APICall) -> Reply:
+        target = resolve(self.registry, call.request)
+        verb = call.request.verb
+        if verb not in target.rtype.verbs:
+            raise errors.method_not_allowed()
+        if verb == "get":
+            return self.get(call, target)
+        if verb == "list":
+            return self.list(call, target)
+        if verb == "create":
+            return self.create(call, target)
+        if verb in ("update", "patch"):
+            return self.write(call, target)
+        if verb == "delete":
+            return self.delete(call, target)
+        if verb == "deletecollection":
+            return self.delete_collection(call, target)
+        raise errors.method_not_allowed()
+
+    # reads
+
+    def _existing(self, target: Target, name: str) -> StoredObject:
+        stored = self.store.get(target.resource, target.namespace, name)
+        if stored is None:
+            raise errors.not_found(target.rtype, name)
+        return stored
+
+    def get(self, call: APICall, target: Target) -> Reply:
+        stored = self._existing(target, call.request.name)
+        if call.request.subresource == "scale":
+            return Reply(200, encode_json(scale_of(stored.obj, target.rtype)))
+        representation = _representation(call)
+        include = call.query.get("includeObject", "Metadata")
+        return Reply(200, single(stored, target.rtype, representation, include=include))
+
+    def list(self, call: APICall, target: Target) -> Reply:
+        representation = _representation(call)
+        namespace = call.request.namespace
+        matches = selection_predicate(call.query, target.rtype)
+        items = self.store.list(target.resource, namespace)
+        if matches is not None:
+            items = [stored for stored in items if matches(stored.obj)]
+        resource_version = self.store.resource_version
+        limit = _int_param(call.query, "limit")
+        token = call.query.get("continue", "")
+        if token:
+            list_rv, start_after = decode_continue(token)
+            resource_version = list_rv
+            items = [s for s in items if (s.namespace, s.name) > start_after]
+        next_token: str | None = None
+        remaining: int | None = None
+        if limit and len(items) > limit:
+            last = items[limit - 1]
+            if matches is None:
+                remaining = len(items) - limit
+            items = items[:limit]
+            next_token = encode_continue(resource_version, (last.namespace, last.name))
+        include = call.query.get("includeObject", "Metadata")
+        body = collection(
+            items,
+            target.rtype,
+            representation,
+            resource_version=str(resource_version),
+            continue_token=next_token,
+            remaining=remaining,
+            include=include,
+        )
+        return Reply(200, body)
+
+    # writes
+
+    def _check_namespace(self, target: Target) -> None:
+        if not target.rtype.namespaced:
+            return
+        namespace = self.store.get(NAMESPACES, "", target.namespace)
+        if namespace is None:
+            raise errors.namespace_not_found(target.namespace)
+        if namespace.obj["metadata"].get("deletionTimestamp"):
+            raise errors.namespace_terminating(target.namespace)
+
+    def _decode_body(self, call: APICall, rtype: ResourceType) -> dict[str, Any]:
+        accepted = decoding.BUILTIN_BODY_TYPES if rtype.builtin else decoding.CUSTOM_RESOURCE_BODY_TYPES
+        media = decoding.media_type(call.content_type) or decoding.JSON
+        if media not in (decoding.JSON, decoding.YAML):
+            raise errors.unsupported_media_type(accepted)
+        body = decoding.decode_object(call.body, call.content_type)
+        return strategy.require_object(body, rtype)
+
+    def _admit(
+        self,
+        obj: dict[str, Any],
+        target: Target,
+        *,
+        old: dict[str, Any] | None,
+        field_validation: str,
+        strict_prefix: str,
+    ) -> strategy.Admitted:
+        rtype = target.rtype
+        admitted = strategy.admit(
+            obj,
+            rtype,
+            field_validation=field_validation,
+            creating=old is None,
+            strict_prefix=strict_prefix,
+        )
+        hook = self.hooks.get(target.resource)
+        if hook is not None:
+            causes = hook(admitted.obj, old)
+            if causes:
+                raise errors.invalid(rtype, str(admitted.obj["metadata"].get("name", "")), causes)
+        return admitted
+
+    def create(self, call: APICall, target: Target) -> Reply:
+        rtype = target.rtype
+        if call.request.subresource:
+            raise errors.method_not_allowed()
+        field_validation = strategy.field_validation_mode(call.query.get("fieldValidation"))
+        is_dry_run = dry_run(call.query)
+        obj = self._decode_body(call, rtype)
+        strategy.check_kind(obj, rtype)
+        metadata = obj["metadata"]
+        if rtype.namespaced:
+            sent = metadata.get("namespace")
+            if sent and sent != target.namespace:
+                raise errors.bad_request(
+                    "the namespace of the provided object does not match the namespace sent on "
+                    "the request"
+                )
+            metadata["namespace"] = target.namespace
+        if not metadata.get("name") and metadata.get("generateName"):
+            metadata["name"] = objectmeta.generate_name(str(metadata["generateName"]))
+        obj = strategy.prepare_create(obj, rtype)
+        admitted = self._admit(
+            obj,
+            target,
+            old=None,
+            field_validation=field_validation,
+            strict_prefix=_decode_prefix(rtype),
+        )
+        obj = admitted.obj
+        name = str(obj["metadata"]["name"])
+        self._check_namespace(target)
+        if self.store.get(target.resource, target.namespace, name) is not None:
+            raise errors.already_exists(rtype, name)
+        if is_dry_run:
+            return Reply(201, encode_json(obj), admitted.warnings)
+        stored = self.store.create(target.resource, obj)
+        return Reply(201, object_json(stored, rtype), admitted.warnings)
+
+    def write(self, call: APICall, target: Target) -> Reply:
+        """PUT and PATCH, on the object or its status or scale subresource."""
+        rtype = target.rtype
+        request = call.request
+        field_validation = strategy.field_validation_mode(call.query.get("fieldValidation"))
+        is_dry_run = dry_run(call.query)
+        stored = self.store.get(target.resource, target.namespace, request.name)
+        if request.verb == "patch":
+            media = decoding.media_type(call.content_type)
+            if media == decoding.APPLY_PATCH and stored is None:
+                return self._apply_create(call, target, field_validation, is_dry_run)
+            if stored is None:
+                raise errors.not_found(rtype, request.name)
+            if request.subresource == "scale":
+                new = self._patched_scale(call, stored, rtype)
+            else:
+                new = apply_patch(call, as_version(copy_of(stored), rtype), rtype)
+            if not isinstance(new.get("metadata"), dict):
+                new["metadata"] = {}
+            if not new["metadata"].get("resourceVersion"):
+                new["metadata"]["resourceVersion"] = stored.obj["metadata"]["resourceVersion"]
+            strict_prefix = ""
+        else:
+            if stored is None:
+                raise errors.not_found(rtype, request.name)
+            if request.subresource == "scale":
+                new = self._put_scale(call, stored, rtype)
+            else:
+                new = self._decode_body(call, rtype)
+                strategy.check_kind(new, rtype)
+            strict_prefix = _decode_prefix(rtype)
+        self._check_identity(new, target, request.name)
+        old = stored.obj
+        strategy.check_update_preconditions(new, old, rtype)
+        status_only = request.subresource == "status"
+        new = strategy.prepare_update(new, old, rtype, status_only=status_only)
+        admitted = self._admit(
+            new,
+            target,
+            old=old,
+            field_validation=field_validation,
+            strict_prefix=strict_prefix,
+        )
+        if is_dry_run:
+            return Reply(200, encode_json(admitted.obj), admitted.warnings)
+        result = self.lifecycle.commit_update(target.resource, admitted.obj, stored)
+        if request.subresource == "scale":
+            return Reply(200, encode_json(scale_of(result.obj, rtype)), admitted.warnings)
+        return Reply(200, object_json(result, rtype), admitted.warnings)
+
+    def _check_identity(self, new: dict[str, Any], target: Target, name: str) -> None:
+        metadata = new["metadata"]
+        sent_name = metadata.get("name")
+        if sent_name and sent_name != name:
+            raise errors.bad_request(
+                f"the name of the object ({sent_name}) does not match the name on the URL ({name})"
+            )
+        metadata["name"] = name
+        if target.rtype.namespaced:
+            sent = metadata.get("namespace")
+            if sent and sent != target.namespace:
+                raise errors.bad_request(
+                    "the namespace of the provided object does not match the namespace sent on "
+                    "the request"
+                )
+            metadata["namespace"] = target.namespace
+
+    def _apply_create(
+        self, call: APICall, target: Target, field_validation: str, is_dry_run: bool
+    ) -> Reply:
+        """Server-side apply of an object that does not exist yet creates it."""
+        body = decoding.decode_yaml(call.body)
+        body = strategy.require_object(body, target.rtype)
+        self._check_identity(body, target, call.request.name)
+        query = {**call.query, "fieldValidation": field_validation}
+        if is_dry_run:
+            query["dryRun"] = "All"
+        created = APICall(
+            request=call.request,
+            query=query,
+            accept=call.accept,
+            content_type=decoding.JSON,
+            body=encode_json(body),
+        )
+        return self.create(created, target)
+
+    def _put_scale(self, call: APICall, stored: StoredObject, rtype: ResourceType) -> dict[str, Any]:
+        body = decoding.decode_object(call.body, call.content_type)
+        if not isinstance(body, dict):
+            raise errors.bad_request("a Scale object is required")
+        return with_scale(copy_of(stored), rtype, body, stored)
+
+    def _patched_scale(
+        self, call: APICall, stored: StoredObject, rtype: ResourceType
+    ) -> dict[str, Any]:
+        current = scale_of(stored.obj, rtype)
+        scale_type = ResourceType(
+            group="autoscaling", version="v1", kind="Scale", plural="scale", singular="scale",
+            namespaced=True,
+        )  # fmt: skip
+        patched = apply_patch(call, current, scale_type)
+        return with_scale(copy_of(stored), rtype, patched, stored)
+
+    def delete(self, call: APICall, target: Target) -> Reply:
+        if call.request.subresource:
+            raise errors.method_not_allowed()
+        options = delete_options(call)
+        stored = self._existing(target, call.request.name)
+        check_delete_preconditions(options, stored, target.rtype)
+        result = self.lifecycle.delete(
+            target.resource,
+            target.rtype,
+            stored,
+            propagation=options.propagation,
+            dry_run=options.dry_run,
+        )
+        return Reply(200, object_json(result.stored, target.rtype))
+
+    def delete_collection(self, call: APICall, target: Target) -> Reply:
+        options = delete_options(call)
+        matches = selection_predicate(call.query, target.rtype)
+        deleted: list[StoredObject] = []
+        for stored in self.store.list(target.resource, call.request.namespace):
+            if matches is not None and not matches(stored.obj):
+                continue
+            result = self.lifecycle.delete(
+                target.resource,
+                target.rtype,
+                stored,
+                propagation=options.propagation,
+                dry_run=options.dry_run,
+            )
+            deleted.append(result.stored)
+        body = collection(
+            deleted,
+            target.rtype,
+            Representation(),
+            resource_version=str(self.store.resource_version),
+            continue_token=None,
+            remaining=None,
+            include="Object",
+        )
+        return Reply(200, body)
+
+
+def _decode_prefix(rtype: ResourceType) -> str:
+    return f'{rtype.kind} in version "{rtype.version}" cannot be handled as a {rtype.kind}: '
+
+
+def _int_param(query: Mapping[str, str], key: str) -> int:
+    value = query.get(key)
+    if not value:
+        return 0
+    try:
+        number = int(value)
+    except ValueError:
+        raise errors.bad_request(
+            f'invalid value for {key}: strconv.ParseInt: parsing "{value}": invalid syntax'
+        ) from None
+    return max(number, 0)
+
+
+def selection_predicate(
+    query: Mapping[str, str], rtype: ResourceType
+) -> Callable[[dict[str, Any]], bool] | None:
+    """The label and field selectors of a list or watch as one test, or None for everything."""
+    label_text = query.get("labelSelector", "")
+    field_text = query.get("fieldSelector", "")
+    try:
+        label_selector = selectors.parse_label_selector(label_text) if label_text else None
+        field_selector = selectors.parse_field_selector(field_text, rtype) if field_text else None
+    except selectors.SelectorError as error:
+        raise errors.bad_request(str(error)) from None
+    if label_selector is None and field_selector is None:
+        return None
+
+    def matches(obj: dict[str, Any]) -> bool:
+        if label_selector is not None:
+            labels = obj["metadata"].get("labels") or {}
+            if not label_selector.matches(labels):
+                return False
+        return field_selector is None or field_selector.matches(obj)
+
+    return matches
+
+
+def encode_continue(resource_version: int, after: tuple[str, str]) -> str:
+    start = f"{after[0]}/{after[1]}" if after[0] else after[1]
+    token = {"v": "meta.k8s.io/v1", "rv": resource_version, "start": start + "\x00"}
+    return base64.urlsafe_b64encode(json.dumps(token).encode()).decode()
+
+
+def decode_continue(token: str) -> tuple[int, tuple[str, str]]:
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(token.encode()))
+        start = str(decoded["start"]).rstrip("\x00")
+        rv = int(decoded["rv"])
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise errors.bad_request("continue key is not valid: incorrect encoded start") from None
+    namespace, _, name = start.rpartition("/")
+    return rv, (namespace, name)
+
+
+# patching
+
+
+def apply_patch(call: APICall, current: dict[str, Any], rtype: ResourceType) -> dict[str, Any]:
+    media = decoding.media_type(call.content_type)
+    accepted = decoding.BUILTIN_PATCH_TYPES if rtype.builtin else decoding.CUSTOM_RESOURCE_PATCH_TYPES
+    if media not in accepted:
+        raise errors.unsupported_media_type(accepted)
+    try:
+        if media == decoding.JSON_PATCH:
+            operations = decoding.decode_json(call.body)
+            result = patch.json_patch(current, operations)
+        elif media == decoding.MERGE_PATCH:
+            result = patch.merge_patch(current, _patch_object(call.body))
+        elif media == decoding.STRATEGIC_MERGE_PATCH:
+            result = patch.strategic_merge_patch(current, _patch_object(call.body), rtype)
+        else:
+            applied = decoding.decode_yaml(call.body)
+            if not isinstance(applied, dict):
+                raise errors.bad_request("error decoding YAML: the apply patch must be an object")
+            result = patch.merge_patch(current, applied)
+    except patch.PatchError as error:
+        reason = "BadRequest" if error.code == 400 else "Invalid"
+        raise StatusError(error.code, reason, error.message) from None
+    if not isinstance(result, dict):
+        raise errors.bad_request("the patch did not produce an object")
+    return result
+
+
+def _patch_object(raw: bytes) -> Any:
+    document = decoding.decode_json(raw)
+    if not isinstance(document, dict):
+        raise errors.bad_request(
+            "json: cannot unmarshal array into Go value of type map[string]interface {}"
+        )
+    return document
+
+
+# scale subresource
+
+
+def _path_get(obj: Any, path: str) -> Any:
+    for key in path.lstrip(".").split("."):
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def _path_set(obj: dict[str, Any], path: str, value: Any) -> None:
+    *parents, leaf = path.lstrip(".").split(".")
+    for key in parents:
+        child = obj.get(key)
+        if not isinstance(child, dict):
+            child = obj[key] = {}
+        obj = child
+    obj[leaf] = value
+
+
+def scale_of(obj: dict[str, Any], rtype: ResourceType) -> dict[str, Any]:
+    """The autoscaling/v1 Scale view of an object."""
+    paths = rtype.scale or {}
+    metadata = obj["metadata"]
+    scale: dict[str, Any] = {
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            key: metadata[key]
+            for key in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+            if key in metadata
+        },
+        "spec": {},
+        "status": {"replicas": 0},
+    }
+    replicas = _path_get(obj, paths.get("specReplicasPath", ".spec.replicas"))
+    if replicas is not None:
+        scale["spec"]["replicas"] = replicas
+    status_replicas = _path_get(obj, paths.get("statusReplicasPath", ".status.replicas"))
+    scale["status"]["replicas"] = status_replicas or 0
+    selector_path = paths.get("labelSelectorPath")
+    if selector_path:
+        selector = _path_get(obj, selector_path)
+        if selector is not None:
+            scale["status"]["selector"] = selector
+    return scale
+
+
+def with_scale(
+    obj: dict[str, Any], rtype: ResourceType, scale: dict[str, Any], stored: StoredObject
+) -> dict[str, Any]:
+    paths = rtype.scale or {}
+    replicas = (scale.get("spec") or {}).get("replicas")
+    if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+        raise errors.invalid(
+            ResourceType(group="autoscaling", version="v1", kind="Scale", plural="scale",
+                         singular="scale", namespaced=True),  # fmt: skip
+            stored.name,
+            [Cause("FieldValueInvalid", "Invalid value: must be greater than or equal to 0",
+                   "spec.replicas")],  # fmt: skip
+        )
+    _path_set(obj, paths.get("specReplicasPath", ".spec.replicas"), replicas)
+    sent_rv = (scale.get("metadata") or {}).get("resourceVersion")
+    if sent_rv:
+        obj["metadata"]["resourceVersion"] = sent_rv
+    return obj
+
+
+# delete options
+
+
+@dataclass(frozen=True)
+class DeleteOptions:
+    propagation: str | None
+    dry_run: bool
+    uid: str | None
+    resource_version: str | None
+
+
+def delete_options(call: APICall) -> DeleteOptions:
+    """DeleteOptions from the query, overridden by a body when one is sent."""
+    options: dict[str, Any] = {}
+    if call.query.get("propagationPolicy"):
+        options["propagationPolicy"] = call.query["propagationPolicy"]
+    if call.query.get("orphanDependents"):
+        options["orphanDependents"] = call.query["orphanDependents"].lower() == "true"
+    if call.query.get("dryRun"):
+        options["dryRun"] = [call.query["dryRun"]]
+    if call.body.strip():
+        body = decoding.decode_json(call.body, prefix="couldn't get version/kind; json parse error: ")
+        if not isinstance(body, dict):
+            raise errors.bad_request("the body of a DELETE must be a DeleteOptions object")
+        options.update(body)
+    propagation = options.get("propagationPolicy")
+    orphan = options.get("orphanDependents")
+    if propagation is not None and propagation not in PROPAGATION_POLICIES:
+        raise errors.invalid_options(
+            [Cause("FieldValueNotSupported",
+                   f'Unsupported value: "{propagation}": supported values: "Foreground", '
+                   '"Background", "Orphan", "nil"', "propagationPolicy")],  # fmt: skip
+        )
+    if propagation is None and orphan is not None:
+        propagation = "Orphan" if orphan else "Background"
+    dry = options.get("dryRun") or []
+    if not isinstance(dry, list) or any(value != "All" for value in dry):
+        raise errors.invalid_options(
+            [Cause("FieldValueNotSupported", 'Unsupported value: supported values: "All"',
+                   "dryRun")]  # fmt: skip
+        )
+    preconditions = options.get("preconditions") or {}
+    if not isinstance(preconditions, dict):
+        raise errors.bad_request("preconditions must be an object")
+    return DeleteOptions(
+        propagation=propagation,
+        dry_run=bool(dry),
+        uid=preconditions.get("uid"),
+        resource_version=preconditions.get("resourceVersion"),
+    )
+
+
+def check_delete_preconditions(
+    options: DeleteOptions, stored: StoredObject, rtype: ResourceType
+) -> None:
+    metadata = stored.obj["metadata"]
+    if options.uid and options.uid != metadata.get("uid"):
+        raise errors.conflict(
+            rtype,
+            stored.name,
+            f"Precondition failed: UID in precondition: {options.uid}, UID in object meta: "
+            f"{metadata.get('uid')}",
+        )
+    if options.resource_version and options.resource_version != metadata["resourceVersion"]:
+        raise errors.conflict(
+            rtype,
+            stored.name,
+            "Precondition failed: ResourceVersion in precondition: "
+            f"{options.resource_version}, ResourceVersion in object meta: "
+            f"{metadata['resourceVersion']}",
+        )

@@ -1,0 +1,107 @@
+"""The informer keeps its cache in step across stream ends, errors and 410 re-lists."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from reconcile.errors import APIGone, APIUnavailable
+from reconcile.informer import Informer, WatchEvent
+
+
+def obj(name: str, rv: int) -> dict[str, Any]:
+    return {"metadata": {"namespace": "ns", "name": name, "resourceVersion": str(rv)}}
+
+
+class ScriptedListWatch:
+    """Answers lists with `state` and watches from a script of outcomes, one per watch call."""
+
+    def __init__(self, state: list[dict[str, Any]], rv: int, script: list[Any]) -> None:
+        self.state = state
+        self.rv = rv
+        self.script = script
+        self.watched_from: list[str] = []
+        self.drained = threading.Event()
+
+    def list(self) -> tuple[list[dict[str, Any]], str]:
+        return list(self.state), str(self.rv)
+
+    def watch(self, resource_version: str, timeout_s: int) -> Iterator[WatchEvent]:
+        self.watched_from.append(resource_version)
+        if not self.script:
+            self.drained.set()
+            # Block like an idle stream until the informer stops.
+            time.sleep(0.01)
+            return iter(())
+        step = self.script.pop(0)
+        if isinstance(step, Exception):
+            raise step
+        return iter(step)
+
+
+def wait_for(condition: Any, timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met before the deadline"
+        time.sleep(0.005)
+
+
+def run(source: ScriptedListWatch) -> tuple[Informer, list[tuple[str, str]]]:
+    seen: list[tuple[str, str]] = []
+    informer = Informer(
+        source, lambda t, o: seen.append((t, o["metadata"]["name"])), name="t", retry_delay_s=0.01
+    )
+    informer.start()
+    wait_for(source.drained.is_set)
+    informer.stop()
+    informer.join(5)
+    return informer, seen
+
+
+def test_a_closed_stream_is_resumed_from_the_last_resource_version() -> None:
+    source = ScriptedListWatch(
+        [obj("a", 5)],
+        5,
+        [[WatchEvent("MODIFIED", obj("a", 6))], [WatchEvent("ADDED", obj("b", 7))]],
+    )
+    informer, seen = run(source)
+    assert seen[:3] == [("ADDED", "a"), ("MODIFIED", "a"), ("ADDED", "b")]
+    assert source.watched_from[:3] == ["5", "6", "7"]
+    assert informer.lists == 1
+
+
+def test_a_bookmark_moves_the_resource_version_without_an_event() -> None:
+    source = ScriptedListWatch([], 1, [[WatchEvent("BOOKMARK", obj("", 40))]])
+    _, seen = run(source)
+    assert seen == []
+    assert source.watched_from[:2] == ["1", "40"]
+
+
+def test_410_gone_relists_and_reports_deletions_missed_meanwhile() -> None:
+    source = ScriptedListWatch([obj("a", 1), obj("b", 2)], 2, [APIGone("too old")])
+    original_list = source.list
+    calls = 0
+
+    def list_then_change() -> tuple[list[dict[str, Any]], str]:
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # while disconnected, b was deleted and a changed
+            source.state = [obj("a", 9)]
+            source.rv = 10
+        return original_list()
+
+    source.list = list_then_change  # type: ignore[method-assign]
+    informer, seen = run(source)
+    assert informer.lists == 2
+    assert ("DELETED", "b") in seen
+    assert ("MODIFIED", "a") in seen
+    assert [o["metadata"]["name"] for o in informer.items()] == ["a"]
+
+
+def test_an_unavailable_server_is_retried_without_relisting() -> None:
+    source = ScriptedListWatch([obj("a", 3)], 3, [APIUnavailable("connection refused"), []])
+    informer, _ = run(source)
+    assert informer.lists == 1
+    assert source.watched_from[:2] == ["3", "3"]
