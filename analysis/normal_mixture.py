@@ -16,7 +16,7 @@ variance `v`, whatever the two sample sizes were, so cumulative counts are all i
 For an effect `delta` with `d ~ N(delta, v)`, mixing the likelihood ratio against `delta = 0`
 over a half-normal `delta ~ |N(0, tau^2)|` gives the one-sided e-value
 
-    e = sqrt(v / (v + tau^2)) * exp(d^2 tau^2 / (2 v (v + tau^2))) * 2 * Phi(d tau / sqrt(v (v + tau^2)))
+    e = sqrt(v / s) * exp(d^2 tau^2 / (2 v s)) * 2 * Phi(d tau / sqrt(v s)),   s = v + tau^2
 
 which is a supermartingale under every `delta <= 0`. Averaging it over a few `tau` (a mixture of
 mixtures, still an e-value) keeps it sensitive to effects of very different sizes.
@@ -35,19 +35,15 @@ FloatArray = NDArray[np.float64]
 
 def log_evalue_greater(d: FloatArray, v: FloatArray, taus: tuple[float, ...]) -> FloatArray:
     """log e-value against `delta <= 0`, for estimates `d` with variances `v` (> 0)."""
-    d = np.asarray(d, dtype=np.float64)
-    v = np.asarray(v, dtype=np.float64)
-    logs = []
-    for tau in taus:
-        t2 = tau * tau
-        spread = v + t2
-        u = d * tau / np.sqrt(v * spread)
-        logs.append(0.5 * np.log(v / spread) + 0.5 * u * u + math.log(2.0) + log_ndtr(u))
-    stacked = np.stack(logs)
-    top = np.max(stacked, axis=0)
-    return np.asarray(
-        top + np.log(np.mean(np.exp(stacked - top), axis=0)), dtype=np.float64
-    )
+    d = np.asarray(d, dtype=np.float64)[..., None]
+    v = np.asarray(v, dtype=np.float64)[..., None]
+    tau = np.asarray(taus, dtype=np.float64)
+    spread = v + tau * tau
+    u = d * tau / np.sqrt(v * spread)
+    logs = 0.5 * np.log(v / spread) + 0.5 * u * u + log_ndtr(u)
+    top = np.max(logs, axis=-1)
+    mean = np.log(np.mean(np.exp(logs - top[..., None]), axis=-1))
+    return np.asarray(top + mean + math.log(2.0), dtype=np.float64)
 
 
 def radius(v: FloatArray, tau: float, alpha: float) -> FloatArray:

@@ -21,6 +21,11 @@ series or buckets. Prometheus loads every sample in the window, and refuses quer
   `lookback_s` of overlap for scrapes that landed late. The state is a cache: a restarted
   controller recomputes it from Prometheus, so nothing depends on it surviving.
 
+A piece that still loads too many samples fails with Prometheus' 422 "too many samples", reported
+as `bad_query` with that message: lower `max_range_s` (samples per piece are about
+`series x max_range_s / scrape interval`; 1,000 series at a 1 s scrape and the default hour make
+3.6 million).
+
 Limits: a series that is replaced by one with the same labels and a *higher* value between two
 scrapes cannot be told from growth (Prometheus adds `pod`/`instance` labels, so this needs the
 same pod name); what a replaced pod counted after its last scrape is lost, as DESIGN.md says of
@@ -147,6 +152,12 @@ class PrometheusSource:
         """HTTP queries sent so far (for tests and benchmarks)."""
         return self._queries.queries_made
 
+    def close(self) -> None:
+        """Release the HTTP connections, if the query layer holds any."""
+        close = getattr(self._queries, "close", None)
+        if callable(close):
+            close()
+
     def revision_counts(
         self, template: MetricTemplate, revision: RevisionRef, *, since: datetime, at: datetime
     ) -> RevisionCounts | NoData:
@@ -160,7 +171,7 @@ class PrometheusSource:
         try:
             queries = template.render(revision)
         except TemplateError as error:
-            no_data = self._report(NoData(NoDataKind.BAD_QUERY, str(error)))
+            no_data = self._report(NoData.because(NoDataKind.BAD_QUERY, str(error)))
             return RevisionReading(no_data, no_data, no_data)
         since_ms, at_ms = _millis(since), _millis(at)
 
@@ -192,7 +203,7 @@ class PrometheusSource:
                     latency = latency_histogram(buckets, unit_s=template.latency_unit_s)
                 except BucketLabelError as error:
                     latency = self._report(
-                        NoData(NoDataKind.BAD_QUERY, f"{queries.latency_buckets}: {error}")
+                        NoData.because(NoDataKind.BAD_QUERY, f"{queries.latency_buckets}: {error}")
                     )
         return RevisionReading(request_count, failures, latency)
 
@@ -220,7 +231,7 @@ class PrometheusSource:
                 return result
             tallies = fold_series(tallies, result, since=since_ms / 1000, member_label=member_label)
         if not tallies:
-            return NoData(
+            return NoData.because(
                 NoDataKind.NO_DATA,
                 f"no series match {selector} between {_iso(since_ms - self._lookback_ms)} "
                 f"and {_iso(at_ms)}",

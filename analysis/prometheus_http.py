@@ -108,7 +108,7 @@ class PrometheusHttp:
             retry=no_retry,
             auth=auth,
             session=session,
-            timeout=timeout_s,  # type: ignore[arg-type]  # requests takes floats
+            timeout=timeout_s,
         )
         # PrometheusConnect mounts its adapter for its URL prefix only; mount the same no-retry
         # adapter for the scheme too, so nothing falls back to requests' defaults.
@@ -131,21 +131,25 @@ class PrometheusHttp:
             self._queries += 1
         try:
             result = self._connect.custom_query(
-                query, params={"time": f"{at.timestamp():.3f}", "timeout": f"{self.timeout_s}s"}
+                query, params={"time": f"{at.timestamp():.3f}", "timeout": f"{self.timeout_s:g}"}
             )
         except requests.exceptions.Timeout as error:
-            return NoData(
+            return NoData.because(
                 NoDataKind.TIMEOUT,
                 f"no answer within {self.timeout_s}s from {self.url} ({type(error).__name__})",
             )
         except requests.exceptions.JSONDecodeError as error:
-            return NoData(NoDataKind.BAD_RESPONSE, f"{self.url} answered with non-JSON: {error}")
+            return NoData.because(
+                NoDataKind.BAD_RESPONSE, f"{self.url} answered with non-JSON: {error}"
+            )
         except requests.exceptions.ConnectionError as error:
-            return NoData(NoDataKind.UNREACHABLE, f"{self.url}: {_root_cause(error)}")
+            return NoData.because(NoDataKind.UNREACHABLE, f"{self.url}: {_root_cause(error)}")
         except requests.exceptions.RequestException as error:
-            return NoData(NoDataKind.UNREACHABLE, f"{self.url}: {error}")
+            return NoData.because(NoDataKind.UNREACHABLE, f"{self.url}: {error}")
         except OSError as error:  # the token file, read by the auth hook
-            return NoData(NoDataKind.AUTH, f"cannot read the Prometheus token file: {error}")
+            return NoData.because(
+                NoDataKind.AUTH, f"cannot read the Prometheus token file: {error}"
+            )
         except PrometheusApiClientException as error:
             return _http_error(str(error), query)
         return _parse_matrix(result, query)
@@ -154,30 +158,31 @@ class PrometheusHttp:
 def _root_cause(error: BaseException) -> str:
     """The innermost reason of a connection error, which is the part worth reading."""
     cause: BaseException = error
-    while True:
+    for _ in range(10):  # urllib3 wraps a few levels deep; never follow a cycle forever
         inner = getattr(cause, "reason", None) or cause.__context__
         if not isinstance(inner, BaseException) or inner is cause:
-            return str(cause)
+            break
         cause = inner
+    return str(cause)
 
 
 def _http_error(message: str, query: str) -> NoData:
     match = _STATUS.match(message)
     if match is None:
-        return NoData(NoDataKind.BAD_RESPONSE, message)
+        return NoData.because(NoDataKind.BAD_RESPONSE, message)
     status = int(match.group(1))
     body = match.group(2)
     error_type, text = _prometheus_error(body)
     detail = f"HTTP {status} for {query}: {text}"
     if error_type == "timeout":
-        return NoData(NoDataKind.TIMEOUT, detail)
+        return NoData.because(NoDataKind.TIMEOUT, detail)
     if status in (400, 422) or error_type == "bad_data":
-        return NoData(NoDataKind.BAD_QUERY, detail)
+        return NoData.because(NoDataKind.BAD_QUERY, detail)
     if status in (401, 403):
-        return NoData(NoDataKind.AUTH, detail)
+        return NoData.because(NoDataKind.AUTH, detail)
     if status >= 500:
-        return NoData(NoDataKind.HTTP_5XX, detail)
-    return NoData(NoDataKind.HTTP_4XX, detail)
+        return NoData.because(NoDataKind.HTTP_5XX, detail)
+    return NoData.because(NoDataKind.HTTP_4XX, detail)
 
 
 def _prometheus_error(body_repr: str) -> tuple[str | None, str]:
@@ -200,7 +205,7 @@ def _parse_matrix(result: Any, query: str) -> list[Series] | NoData:
             for item in result
         ]
     except (KeyError, TypeError, ValueError, AttributeError):
-        return NoData(
+        return NoData.because(
             NoDataKind.BAD_RESPONSE,
             f"{query} did not return a range vector (series with samples)",
         )

@@ -38,15 +38,16 @@ class NoDataKind(StrEnum):
 class NoData:
     """A query that produced no counts, with the reason.
 
-    `str(no_data)` reads like `unreachable: connection refused (http://prometheus:9090)`.
+    `reason` is for people and reads like `unreachable: connection refused (http://...)`;
+    `kind` is for the error counter. `NoData.because(kind, detail)` builds both.
     """
 
-    kind: NoDataKind
-    detail: str
+    reason: str
+    kind: NoDataKind = NoDataKind.NO_DATA
 
-    @property
-    def reason(self) -> str:
-        return f"{self.kind.value}: {self.detail}"
+    @classmethod
+    def because(cls, kind: NoDataKind, detail: str) -> NoData:
+        return cls(f"{kind.value}: {detail}", kind)
 
     def __str__(self) -> str:
         return self.reason

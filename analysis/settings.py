@@ -36,7 +36,7 @@ class Tolerance:
     def __post_init__(self) -> None:
         if not 0.0 <= self.absolute < 1.0:
             raise SettingsError(f"absolute tolerance {self.absolute} must be in [0, 1)")
-        if not 0.0 <= self.relative:
+        if self.relative < 0.0:
             raise SettingsError(f"relative tolerance {self.relative} must be >= 0")
         if self.absolute == 0.0 and self.relative == 0.0:
             raise SettingsError("a tolerance of zero cannot be shown non-inferior; set one > 0")

@@ -18,6 +18,10 @@ that `render` fills in from a `RevisionRef`:
 Values are escaped for a PromQL double-quoted string, so use them inside `"..."`; all but
 `{pod_regex}` are meant for `=` matchers, not `=~`.
 
+A failures selector that matches no series counts as zero failures, because error series only
+appear with the first error; so a misspelt custom failures selector reads as "no errors". Check a
+custom template's failures selector against Prometheus before relying on it.
+
 Built-in templates:
 
 - `istio`: the sidecars' `istio_requests_total` and `istio_request_duration_milliseconds_bucket`

@@ -9,6 +9,8 @@ found as "present now but not a window ago". The union of both marks every decis
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as dashboard_builders
+from grafana_foundation_sdk.cog import builder as cogbuilder
+from grafana_foundation_sdk.models import dashboard as dashboard_models
 
 from dashboards.panels import DATASOURCE
 
@@ -34,7 +36,9 @@ def decision_expr(decision: str, rollout_matchers: str) -> str:
     )
 
 
-def decision_annotations(rollout_matchers: str) -> list[dashboard_builders.AnnotationQuery]:
+def decision_annotations(
+    rollout_matchers: str,
+) -> list[cogbuilder.Builder[dashboard_models.AnnotationQuery]]:
     return [
         dashboard_builders.AnnotationQuery()
         .name(f"kcanary {decision.replace('_', ' ')}")

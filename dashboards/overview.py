@@ -73,7 +73,9 @@ def _rollouts_row(dashboard: dashboard_builders.Dashboard) -> None:
             "Rollouts",
             "Each rollout's current phase and canary weight.",
             [
-                Query(f"max by (namespace, name, phase) (kcanary_rollout_phase{{{ROLLOUTS}}}) == 1"),
+                Query(
+                    f"max by (namespace, name, phase) (kcanary_rollout_phase{{{ROLLOUTS}}}) == 1"
+                ),
                 Query(f"max by (namespace, name) (kcanary_canary_weight{{{ROLLOUTS}}})"),
             ],
             hidden=["Time", "Value #A"],
@@ -172,6 +174,18 @@ def _analysis_row(dashboard: dashboard_builders.Dashboard) -> None:
     dashboard.with_panel(dashed_series(values, ".* threshold", "red").repeat("check"))
 
 
+def _decisions_expr() -> str:
+    """Decisions per kind within the dashboard's time range, counted exactly.
+
+    `increase()` would extrapolate, and it misses a counter's first increment (the series is
+    created by it). A series that existed a range ago contributes its growth since; one that did
+    not was created within the range and contributes all of its value. A counter reset (a
+    controller restart keeps no counts) is clamped to no decisions rather than a negative count.
+    """
+    series = f"kcanary_decisions_total{{{ROLLOUTS}}}"
+    return f"sum by (decision) (clamp_min({series} - {series} offset $__range, 0) or {series})"
+
+
 def _decisions_row(dashboard: dashboard_builders.Dashboard) -> None:
     dashboard.with_row(row("Decisions"))
     dashboard.with_panel(
@@ -179,16 +193,10 @@ def _decisions_row(dashboard: dashboard_builders.Dashboard) -> None:
             "Decisions in the time range",
             "Rollouts ended by promotion, rollback or abort in the dashboard's time range. "
             "Each decision is also an annotation on the time series panels.",
-            [
-                Query(
-                    "sum by (decision) (round(increase("
-                    f"kcanary_decisions_total{{{ROLLOUTS}}}[$__range])))",
-                    "{{decision}}",
-                )
-            ],
+            [Query(_decisions_expr(), "{{decision}}")],
             width=24,
             height=4,
-        )
+        ).no_value("0")
     )
 
 

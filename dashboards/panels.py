@@ -19,6 +19,8 @@ from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
 DATASOURCE = common.DataSourceRef(type_val="prometheus", uid="${datasource}")
 
+_DASHED = {"fill": "dash", "dash": [10, 10]}
+
 WEIGHT_SERIES = "canary weight %"
 """Display name of the canary-weight overlay; its style is attached by that name."""
 
@@ -118,7 +120,7 @@ def with_weight_overlay(panel: timeseries.Panel, weight_expr: str) -> timeseries
             dashboard_models.DynamicConfigValue("max", 100),
             dashboard_models.DynamicConfigValue("custom.axisPlacement", "right"),
             dashboard_models.DynamicConfigValue("custom.lineInterpolation", "stepAfter"),
-            dashboard_models.DynamicConfigValue("custom.lineStyle", {"fill": "dash", "dash": [10, 10]}),
+            dashboard_models.DynamicConfigValue("custom.lineStyle", _DASHED),
             dashboard_models.DynamicConfigValue("color", {"mode": "fixed", "fixedColor": "purple"}),
         ],
     )
@@ -129,7 +131,7 @@ def dashed_series(panel: timeseries.Panel, name_regex: str, color: str) -> times
     return panel.override_by_regexp(
         name_regex,
         [
-            dashboard_models.DynamicConfigValue("custom.lineStyle", {"fill": "dash", "dash": [10, 10]}),
+            dashboard_models.DynamicConfigValue("custom.lineStyle", _DASHED),
             dashboard_models.DynamicConfigValue("color", {"mode": "fixed", "fixedColor": color}),
         ],
     )

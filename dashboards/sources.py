@@ -18,6 +18,9 @@ kserve`), written with Grafana's `$namespace` and `$isvc` variables. The labels 
   Operator's PodMonitor/ServiceMonitor, and the local cluster's Prometheus all attach. Pods of a
   Deployment are `<deployment>-<template hash>-<suffix>`. The model server counts no status
   codes, so this source has no error rate.
+
+`$isvc` is used inside regular expressions unescaped: InferenceService names are DNS-1035 labels
+(lower-case letters, digits and `-`), which have no regex metacharacters.
 """
 
 from __future__ import annotations
@@ -108,7 +111,7 @@ ISTIO = MetricSource(
     latency_unit="ms",
 )
 
-_KNATIVE_LABELS = 'namespace_name="$namespace", revision_name=~"${isvc:regex}-predictor-[0-9]+"'
+_KNATIVE_LABELS = 'namespace_name="$namespace", revision_name=~"$isvc-predictor-[0-9]+"'
 
 KNATIVE = MetricSource(
     key="knative",
@@ -133,9 +136,7 @@ KNATIVE = MetricSource(
 
 
 def _kserve_side(legend: str, deployment: str) -> Side:
-    labels = (
-        f'namespace="$namespace", model_name="$isvc", pod=~"{deployment}-[a-z0-9]+-[a-z0-9]+"'
-    )
+    labels = f'namespace="$namespace", model_name="$isvc", pod=~"{deployment}-[a-z0-9]+-[a-z0-9]+"'
     return Side(
         legend=legend,
         requests=f"request_predict_seconds_count{{{labels}}}",
@@ -152,8 +153,8 @@ KSERVE = MetricSource(
         "status codes, so there is no error rate here."
     ),
     sides=(
-        _kserve_side("stable", "${isvc:regex}-primary-predictor"),
-        _kserve_side("canary", "${isvc:regex}-predictor"),
+        _kserve_side("stable", "$isvc-primary-predictor"),
+        _kserve_side("canary", "$isvc-predictor"),
     ),
     latency_unit="s",
 )

@@ -14,9 +14,7 @@ from dashboards.panels import DATASOURCE
 
 def datasource() -> dashboard_builders.DatasourceVariable:
     return (
-        dashboard_builders.DatasourceVariable("datasource")
-        .label("Data source")
-        .type("prometheus")
+        dashboard_builders.DatasourceVariable("datasource").label("Data source").type("prometheus")
     )
 
 

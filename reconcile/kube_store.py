@@ -49,13 +49,25 @@ class KubeStore:
         meta.setdefault("name", ref.name)
         if ref.namespace:
             meta.setdefault("namespace", ref.namespace)
-        return self._request(
-            "POST",
-            ref,
-            _collection_path(ref.resource, ref.namespace),
-            body=body,
-            query=[("fieldManager", FIELD_MANAGER)],
-        )
+        try:
+            return self._request(
+                "POST",
+                ref,
+                _collection_path(ref.resource, ref.namespace),
+                body=body,
+                query=[("fieldManager", FIELD_MANAGER)],
+            )
+        except APINotFound as error:
+            # A 404 on create means the collection is missing, not the object.
+            resource = ref.resource
+            raise APINotFound(
+                f"{ref} cannot be created: the API server has no {resource.plural}."
+                f"{resource.group or 'core'}/{resource.version} (is its CRD installed?) or no "
+                f"namespace {ref.namespace!r}; server said: {error.message}",
+                status=error.status,
+                reason=error.reason,
+                ref=ref,
+            ) from error
 
     def patch(
         self,

@@ -73,7 +73,7 @@ class LeaderElector:
         self._on_stopped = on_stopped_leading
         self._monotonic = monotonic
         self._wall = wall_clock
-        self._observed: dict[str, Any] | None = None  # the last lease spec seen
+        self._observed: dict[str, Any] | None = None  # the last lease record seen
         self._observed_at = 0.0  # when (monotonic) that spec was first seen
         self._leading = threading.Event()
         self._stop = threading.Event()
@@ -155,8 +155,10 @@ class LeaderElector:
             return False
 
         spec = dict(current.get("spec") or {})
-        if spec != self._observed:
-            self._observed = spec
+        # Any write by the holder (a renewal) changes the resourceVersion: restart the timer.
+        record = {"rv": (current.get("metadata") or {}).get("resourceVersion"), **spec}
+        if record != self._observed:
+            self._observed = record
             self._observed_at = self._monotonic()
         holder = spec.get("holderIdentity") or ""
         duration = float(spec.get("leaseDurationSeconds") or cfg.lease_duration_s)
@@ -178,13 +180,13 @@ class LeaderElector:
             "spec": new_spec,
         }
         try:
-            self._store.replace(cfg.namespace, cfg.name, body)
+            stored = self._store.replace(cfg.namespace, cfg.name, body)
         except APIConflict:
             return False
         except APIError as exc:
             log.debug("could not renew lease: %s", exc)
             return False
-        self._observed = new_spec
+        self._observed = {"rv": (stored.get("metadata") or {}).get("resourceVersion"), **new_spec}
         self._observed_at = self._monotonic()
         self.renewals += 1
         return True

@@ -74,7 +74,9 @@ class PromoteInRouter:
 @dataclass(frozen=True)
 class HandBack:
     """The strategy was removed while nothing rolls out: delete kcanary's route and primary copy
-    (or drop canaryTrafficPercent), then the InferenceRollout. Idempotent."""
+    (or drop canaryTrafficPercent), then the InferenceRollout, and write no status (there is
+    none left to write). Idempotent. The strategy is gone, so the reconciler finds the traffic
+    mode from the objects it owns (or remembers it)."""
 
     after_commit: ClassVar[bool] = False
 
@@ -106,7 +108,15 @@ class RecordDecision:
     decision: Decision
 
 
-Action = EnsurePrimary | SetWeight | PromoteInRouter | HandBack | ConsumeAction | EmitEvent | RecordDecision
+Action = (
+    EnsurePrimary
+    | SetWeight
+    | PromoteInRouter
+    | HandBack
+    | ConsumeAction
+    | EmitEvent
+    | RecordDecision
+)
 
 
 def normal(reason: str, message: str) -> EmitEvent:

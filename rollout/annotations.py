@@ -152,13 +152,13 @@ def _analysis_document(text: str | None) -> dict[str, Any] | InvalidStrategy:
     if document is None:
         return {}
     if not isinstance(document, dict):
-        return InvalidStrategy(
-            ANALYSIS, "must be a YAML mapping of fields, like 'steps: [10, 50]'"
-        )
+        return InvalidStrategy(ANALYSIS, "must be a YAML mapping of fields, like 'steps: [10, 50]'")
     return document
 
 
-def _merge_short_key(document: dict[str, Any], short: ShortKey, text: str) -> InvalidStrategy | None:
+def _merge_short_key(
+    document: dict[str, Any], short: ShortKey, text: str
+) -> InvalidStrategy | None:
     """Put the short key's value into the document, refusing a different value already there."""
     try:
         value = short.read(text)

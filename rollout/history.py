@@ -8,6 +8,7 @@ list is capped so the status stays small; the oldest entries go first.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from rollout.revision import Revision
@@ -17,7 +18,9 @@ MAX_ENTRIES = 20
 
 
 def open_entry(state: RolloutState, revision: Revision, at: datetime) -> RolloutState:
-    entries = (*state.history, HistoryEntry(revision=revision, started_at=at))
+    # The status's history has no Knative revision name; keep the entry as it reads back.
+    entry = HistoryEntry(revision=revision.with_revision_name(None), started_at=at)
+    entries = (*state.history, entry)
     return state.with_history(entries[-MAX_ENTRIES:])
 
 
@@ -27,6 +30,14 @@ def decide(state: RolloutState, outcome: Outcome, reason: str) -> RolloutState:
     if entry is None:
         return state
     return state.with_last_entry(entry.with_decision(outcome, reason))
+
+
+def note_reason(state: RolloutState, reason: str) -> RolloutState:
+    """Say why the rollout under way is heading where it is, before its outcome is known."""
+    entry = state.current_entry
+    if entry is None:
+        return state
+    return state.with_last_entry(replace(entry, reason=reason))
 
 
 def finish(state: RolloutState, at: datetime) -> RolloutState:

@@ -18,7 +18,8 @@ from rollout.transition import Tick, Transition, stay
 
 def begin_promotion(state: RolloutState, reason: str) -> Transition:
     canary = state.canary.hash if state.canary else "?"
-    promoting = state.with_pause(None).with_phase(Phase.PROMOTING, f"promoting {canary}: {reason}")
+    promoting = history.note_reason(state, reason).with_pause(None)
+    promoting = promoting.with_phase(Phase.PROMOTING, f"promoting {canary}: {reason}")
     return stay(promoting, normal("Promoting", f"promoting {canary}: {reason}"))
 
 
@@ -70,25 +71,14 @@ def _promoted(state: RolloutState, tick: Tick) -> Transition:
     assert canary is not None
     observed = tick.observed.isvc.revision
     stable = observed if observed.hash == canary.hash else canary
-    reason = state.message.split(": ", 1)[-1] if state.message else "promoted"
     entry = state.current_entry
-    if entry is not None and entry.reason:
-        reason = entry.reason
-    done = history.close(state, Outcome.PROMOTED, _promotion_reason(state), tick.now)
+    reason = entry.reason if entry is not None and entry.reason else "promoted"
+    done = history.close(state, Outcome.PROMOTED, reason, tick.now)
     done = done.with_stable(stable).with_canary(None).with_step(0, 0, None)
     done = done.with_rollout_started(None).with_pause(None)
     done = done.with_phase(Phase.STABLE, f"stable at {stable.hash} ({stable.storage_uri})")
-    del reason
     return stay(
         done,
         RecordDecision(Decision.PROMOTED),
-        normal("Promoted", f"{stable.hash} ({stable.storage_uri}) is now stable"),
+        normal("Promoted", f"{stable.hash} ({stable.storage_uri}) is now stable: {reason}"),
     )
-
-
-def _promotion_reason(state: RolloutState) -> str:
-    """Why this canary was promoted, from the Promoting message ("promoting X: why")."""
-    head, _, why = state.message.partition(": ")
-    if head.startswith("promoting") and why and not why.startswith(("copying", "waiting", "moving")):
-        return why
-    return "promoted"

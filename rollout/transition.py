@@ -31,9 +31,7 @@ class Transition:
     state: RolloutState
     actions: tuple[Action, ...] = ()
 
-    def then(
-        self, handler: Callable[[RolloutState, Tick], Transition], tick: Tick
-    ) -> Transition:
+    def then(self, handler: Callable[[RolloutState, Tick], Transition], tick: Tick) -> Transition:
         following = handler(self.state, tick)
         return Transition(following.state, self.actions + following.actions)
 

@@ -114,6 +114,8 @@ class LoadGenerator:
         self, target: Target, rps: float, max_requests: int | None, duration_s: float | None
     ) -> None:
         stream = self._streams.get(target)
+        with self._lock:
+            self._sent[target] += 0  # listed in counts() from now on
         if stream is None or stream.task.done():
             stream = _Stream(rps, max_requests, duration_s)
             stream.task = asyncio.create_task(self._arrivals(target, stream))
@@ -143,6 +145,12 @@ class LoadGenerator:
         }
         return TargetCounts(after.sent - before.sent, statuses)
 
+    def idle(self, target: Target) -> bool:
+        """Whether `target`'s stream has ended and every request it sent has been answered."""
+        stream = self._streams.get(target)
+        counts = self.counts().get(target, TargetCounts())
+        return (stream is None or stream.task.done()) and counts.answered == counts.sent
+
     def counts(self) -> dict[Target, TargetCounts]:
         with self._lock:
             return {
@@ -160,6 +168,8 @@ class LoadGenerator:
 
     async def _stop(self, drain_s: float) -> None:
         for stream in self._streams.values():
+            # A flag as well as a cancel: asyncio.wait_for before 3.12 can swallow a cancel.
+            stream.close()
             stream.task.cancel()
         await asyncio.gather(*(s.task for s in self._streams.values()), return_exceptions=True)
         if self._in_flight:
@@ -215,6 +225,7 @@ class _Stream:
     def __init__(self, rps: float, max_requests: int | None, duration_s: float | None) -> None:
         self.task: asyncio.Task[None]
         self.fired = 0
+        self.closed = False
         self._wake = asyncio.Event()
         self.retune(rps, max_requests, duration_s)
 
@@ -224,7 +235,13 @@ class _Stream:
         self.ends_at = None if duration_s is None else time.monotonic() + duration_s
         self._wake.set()
 
+    def close(self) -> None:
+        self.closed = True
+        self._wake.set()
+
     def finished(self) -> bool:
+        if self.closed:
+            return True
         if self.limit is not None and self.fired >= self.limit:
             return True
         return self.ends_at is not None and time.monotonic() >= self.ends_at

@@ -119,16 +119,15 @@ class IstioRouter(WeightedRouteRouter):
             "weight": weight,
         }
 
-    def _indices(self, destinations: list[Any], service: str, namespace: str) -> list[int]:
-        names = _host_names(service, self._target.namespace, namespace)
+    def _indices(self, destinations: list[Any], service: str, route_namespace: str) -> list[int]:
         return [
             index
             for index, entry in enumerate(destinations)
-            if str(((entry or {}).get("destination") or {}).get("host") or "") in names
-            or _is_fqdn_of(
+            if _names_service(
                 str(((entry or {}).get("destination") or {}).get("host") or ""),
                 service,
                 self._target.namespace,
+                route_namespace,
             )
         ]
 
@@ -160,14 +159,13 @@ def _weight(entry: Any) -> int:
     return int(weight) if isinstance(weight, int) else 0
 
 
-def _host_names(service: str, service_namespace: str, route_namespace: str) -> set[str]:
-    """The spellings of a Service host that Istio resolves to it from the route's namespace."""
-    names = {f"{service}.{service_namespace}", f"{service}.{service_namespace}.svc"}
-    if route_namespace == service_namespace:
-        names.add(service)
-    return names
+def _names_service(host: str, service: str, namespace: str, route_namespace: str) -> bool:
+    """Whether Istio resolves ``host``, written in ``route_namespace``, to the Service.
 
-
-def _is_fqdn_of(host: str, service: str, namespace: str) -> bool:
-    # Any cluster domain, not only cluster.local.
-    return host.startswith(f"{service}.{namespace}.svc.")
+    Short names resolve in the route's namespace; the fully qualified name may use any cluster
+    domain, not only ``cluster.local``.
+    """
+    if host == service:
+        return route_namespace == namespace
+    qualified = f"{service}.{namespace}"
+    return host in (qualified, f"{qualified}.svc") or host.startswith(f"{qualified}.svc.")

@@ -43,7 +43,7 @@ class WriteRecord:
     body: Any = None
 
 
-Interleaved = Callable[["InMemoryStore"], None]
+Interleaved = Callable[["InMemoryStore"], object]
 
 
 class InMemoryStore:

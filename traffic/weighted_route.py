@@ -41,7 +41,7 @@ from traffic.store import (
 )
 from traffic.target import MANAGED_BY_LABEL, RouteTarget
 
-__all__ = ["Split", "WeightedRouteRouter", "contains", "share_of"]
+__all__ = ["Split", "WeightedRouteRouter", "contains", "half_up", "share_of"]
 
 
 @dataclass(frozen=True)
@@ -161,10 +161,15 @@ class WeightedRouteRouter(abc.ABC):
         return self._write_owned(weight)
 
     def get_weight(self) -> RouteWeights | None:
-        route = self._read_adopted() if self.adopted else self._store.get(self._ref)
+        if self.adopted:
+            return RouteWeights(canary=self.splits(self._read_adopted())[0].canary_percent)
+        route = self._store.get(self._ref)
         if route is None:
             return None
-        return RouteWeights(canary=self.splits(route)[0].canary_percent)
+        try:
+            return RouteWeights(canary=self.splits(route)[0].canary_percent)
+        except UnroutableTarget:
+            return None  # the owned route was broken by hand; ensure() rewrites it
 
     def verify_weight(self, expected: int) -> Drift | None:
         weight = checked_weight(expected)
@@ -172,13 +177,7 @@ class WeightedRouteRouter(abc.ABC):
         if route is None:
             return Drift(self.name, weight, ("the route does not exist",))
         if not self.adopted:
-            if contains(route.get("spec"), self.owned_route(weight)["spec"]):
-                return None
-            try:
-                found = tuple(split.describe() for split in self.splits(route))
-            except UnroutableTarget as error:
-                return Drift(self.name, weight, (str(error),))
-            return Drift(self.name, weight, found or ("the route differs from kcanary's",))
+            return self._owned_drift(route, weight)
         differing = tuple(
             f"{split.describe()} (expected {_weights_text(split, planned)})"
             for split in self.splits(route)
@@ -217,7 +216,37 @@ class WeightedRouteRouter(abc.ABC):
                 f"{self._target.namespace}/{self._target.isvc_name}, does not exist; create it "
                 "or remove the annotation to let kcanary create its own route"
             )
+        self._check_adoptable(route)
         return route
+
+    def _check_adoptable(self, route: JsonObject) -> None:
+        owners = (route.get("metadata") or {}).get("ownerReferences") or []
+        if any(_is_kserve_controller(owner) for owner in owners):
+            # KServe reverts every edit to the routes it owns: the weights would not hold.
+            raise UnroutableTarget(
+                f"{self.name} is created and reconciled by KServe, which reverts kcanary's "
+                "weights; remove the kcanary.io/route annotation so that kcanary creates its own "
+                "route, and label the InferenceService networking.kserve.io/visibility: "
+                "cluster-local so that KServe's route does not compete for the host"
+            )
+
+    def _owned_drift(self, route: JsonObject, weight: int) -> Drift | None:
+        if contains(route.get("spec"), self.owned_route(weight)["spec"]):
+            return None
+        try:
+            splits = self.splits(route)
+        except UnroutableTarget:
+            return Drift(self.name, weight, ("no rule sends to both the stable and the canary",))
+        wrong = tuple(
+            split.describe()
+            for split in splits
+            if (split.weights[split.stable], split.weights[split.canary]) != (100 - weight, weight)
+        )
+        return Drift(
+            self.name,
+            weight,
+            wrong or ("its hosts, gateways or rules differ from what kcanary wrote",),
+        )
 
     def _check_managed(self, route: JsonObject) -> None:
         if not _is_managed(route):
@@ -253,6 +282,7 @@ class WeightedRouteRouter(abc.ABC):
 
     def _write_adopted(self, weight: int) -> bool:
         def plan(current: JsonObject) -> PlannedPatch | None:
+            self._check_adoptable(current)
             operations = [
                 {"op": "add", "path": f"{split.pointer}/{index}/weight", "value": new}
                 for split in self.splits(current)
@@ -268,6 +298,14 @@ class WeightedRouteRouter(abc.ABC):
         except NotFound:
             self._read_adopted()  # raises RouteNotFound with the full explanation
             raise
+
+
+def _is_kserve_controller(owner: Any) -> bool:
+    return (
+        isinstance(owner, dict)
+        and bool(owner.get("controller"))
+        and str(owner.get("apiVersion", "")).startswith("serving.kserve.io/")
+    )
 
 
 def _is_managed(route: JsonObject) -> bool:

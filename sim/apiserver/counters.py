@@ -59,6 +59,4 @@ class RequestCounters:
         return total
 
     def writes(self, resource: str | None = None, *, namespace: str | None = None) -> int:
-        return sum(
-            self.count(verb, resource, namespace=namespace) for verb in sorted(WRITE_VERBS)
-        )
+        return sum(self.count(verb, resource, namespace=namespace) for verb in sorted(WRITE_VERBS))

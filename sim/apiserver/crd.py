@@ -108,7 +108,7 @@ def validate_crd(crd: dict[str, Any]) -> list[FieldCause]:
         return [_required("spec")]
     causes: list[FieldCause] = []
     group = spec.get("group") or ""
-    names = spec.get("names") if isinstance(spec.get("names"), dict) else {}
+    names: dict[str, Any] = spec["names"] if isinstance(spec.get("names"), dict) else {}
     plural = names.get("plural") or ""
     name = (crd.get("metadata") or {}).get("name") or ""
     if name != f"{plural}.{group}":

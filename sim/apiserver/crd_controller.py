@@ -34,12 +34,10 @@ def admit_crd(obj: dict[str, Any], old: dict[str, Any] | None) -> list[CauseLike
     return causes
 
 
-def _condition(kind: str, status: str, reason: str, message: str, old: dict[str, Any]) -> (
-    dict[str, Any]
-):
-    previous = next(
-        (c for c in (old.get("conditions") or ()) if c.get("type") == kind), None
-    )
+def _condition(
+    kind: str, status: str, reason: str, message: str, old: dict[str, Any]
+) -> dict[str, Any]:
+    previous = next((c for c in (old.get("conditions") or ()) if c.get("type") == kind), None)
     moment = format_time(now())
     if previous is not None and previous.get("status") == status:
         moment = previous.get("lastTransitionTime", moment)
@@ -125,16 +123,23 @@ class CRDController:
                 accepted[key] = names[key]
         if conflict is None:
             conditions = [
-                _condition("NamesAccepted", "True", "NoConflicts", "no conflicts found",
-                           old_status),  # fmt: skip
-                _condition("Established", "True", "InitialNamesAccepted",
-                           "the initial names have been accepted", old_status),  # fmt: skip
+                _condition(
+                    "NamesAccepted", "True", "NoConflicts", "no conflicts found", old_status
+                ),
+                _condition(
+                    "Established",
+                    "True",
+                    "InitialNamesAccepted",
+                    "the initial names have been accepted",
+                    old_status,
+                ),
             ]
         else:
             conditions = [
                 _condition("NamesAccepted", "False", "NameConflict", conflict, old_status),
-                _condition("Established", "False", "NotAccepted", "not all names are accepted",
-                           old_status),  # fmt: skip
+                _condition(
+                    "Established", "False", "NotAccepted", "not all names are accepted", old_status
+                ),
             ]
             accepted = old_status.get("acceptedNames") or {"plural": "", "kind": ""}
         stored_versions = list(old_status.get("storedVersions") or [])
@@ -154,7 +159,7 @@ class CRDController:
         left = False
         for rtype in self._registry.crd_types(name):
             key = storage_key(rtype)
-            for stored in self._store.list(key):
+            for stored in self._store.objects(key):
                 left = True
                 if not stored.obj["metadata"].get("deletionTimestamp"):
                     self._lifecycle.delete(key, rtype, stored, propagation="Background")

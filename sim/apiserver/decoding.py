@@ -20,9 +20,10 @@ JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
+PROTOBUF = "application/vnd.kubernetes.protobuf"
 
 CUSTOM_RESOURCE_BODY_TYPES = (JSON, YAML)
-BUILTIN_BODY_TYPES = (JSON, YAML, "application/vnd.kubernetes.protobuf")
+BUILTIN_BODY_TYPES = (JSON, YAML, PROTOBUF)
 CUSTOM_RESOURCE_PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, APPLY_PATCH)
 BUILTIN_PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH, APPLY_PATCH)
 

@@ -12,7 +12,9 @@ from typing import Any
 from sim.apiserver.registry import TypeRegistry
 from sim.apiserver.resources import ResourceType
 
-AGGREGATED_CONTENT_TYPE = "application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDiscoveryList"
+AGGREGATED_CONTENT_TYPE = (
+    "application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDiscoveryList"
+)
 
 _STATUS_VERBS = ["get", "patch", "update"]
 

@@ -123,7 +123,11 @@ def namespace_terminating(namespace: str) -> StatusError:
             "name": namespace,
             "kind": "namespaces",
             "causes": [
-                {"reason": "NamespaceTerminating", "message": message, "field": "metadata.namespace"}
+                {
+                    "reason": "NamespaceTerminating",
+                    "message": message,
+                    "field": "metadata.namespace",
+                }
             ],
         },
     )

@@ -113,7 +113,9 @@ class GarbageCollector:
         stored = self._store.get(*key)
         if stored is None:
             return
-        refs = [r for r in stored.obj["metadata"].get("ownerReferences") or () if isinstance(r, dict)]
+        refs = [
+            r for r in stored.obj["metadata"].get("ownerReferences") or () if isinstance(r, dict)
+        ]
         if not refs:
             return
         absent = [ref for ref in refs if not self._owner_exists(ref, stored)]

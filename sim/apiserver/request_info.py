@@ -28,9 +28,9 @@ class ResourceRequest:
         return not self.name
 
 
-def parse_resource_path(method: str, path: str, *, watch_param: str | None) -> (
-    ResourceRequest | None
-):
+def parse_resource_path(
+    method: str, path: str, *, watch_param: str | None
+) -> ResourceRequest | None:
     """Split a resource path; None when it is not one (discovery, OpenAPI, anything else)."""
     parts = [part for part in path.split("/") if part]
     if len(parts) >= 2 and parts[0] == "api":

@@ -278,7 +278,10 @@ def _prune(value: Any, schema: Schema, path: str, removed: list[str], *, root: b
         child_path = _join(path, key)
         if resource_like and key == "metadata" and isinstance(value[key], dict):
             _prune_metadata(value[key], child_path, removed)
-            if key in properties:
+            # A CRD's metadata schema only constrains name/generateName; a built-in kind's is
+            # the whole ObjectMeta, which also prunes inside ownerReferences and the like.
+            declared = set(properties.get(key, {}).get("properties", {}))
+            if declared - {"name", "generateName"}:
                 _prune(value[key], properties[key], child_path, removed, root=False)
         elif resource_like and key in _ROOT_FIELDS:
             continue

@@ -95,6 +95,7 @@ class _LabelParser:
         return token
 
     def fail(self, found: str | None, expected: str) -> SelectorError:
+        """An error inside one requirement; the real parser prefixes these."""
         return SelectorError(
             f"unable to parse requirement: found '{_describe(found)}', expected: {expected}"
         )
@@ -116,7 +117,7 @@ class _LabelParser:
         if operator is None or operator == ",":
             return Requirement(key, "exists")
         if operator not in _OPERATORS:
-            raise self.fail(operator, "'=', '!=', '==', 'in', notin'")
+            raise self.fail(operator, "in, notin, =, ==, !=, gt, lt")
         self.take()
         if operator in ("in", "notin"):
             return Requirement(key, operator, self.value_set())
@@ -180,14 +181,20 @@ def parse_label_selector(text: str | None) -> LabelSelector:
     parser = _LabelParser(text)
     requirements = []
     while True:
+        upcoming = parser.peek()
+        if upcoming is None:
+            break
+        if upcoming in ("=", "==", "!=", "(", ")", ",", ">", "<"):
+            raise SelectorError(f"found '{upcoming}', expected: !, identifier, or 'end of string'")
         requirements.append(parser.requirement())
         token = parser.take()
         if token is None:
             break
         if token != ",":
-            raise parser.fail(token, "',' or 'end of string'")
-        if parser.peek() is None:
-            raise parser.fail(None, "identifier")
+            raise SelectorError(f"found '{token}', expected: ',' or 'end of string'")
+        following = parser.peek()
+        if following is None or following in ("=", "==", "!=", "(", ")", ",", ">", "<"):
+            raise SelectorError(f"found '{_describe(following)}', expected: identifier after ','")
     return LabelSelector(tuple(requirements))
 
 
@@ -211,9 +218,14 @@ def label_selector_from_object(selector: Mapping[str, Any]) -> LabelSelector:
 
 @dataclass(frozen=True)
 class FieldRequirement:
-    field: str
+    field: str  # as the client wrote it
     value: str
     negated: bool
+    path: str = ""  # where the value lives in the object, when that differs from `field`
+
+    @property
+    def object_path(self) -> str:
+        return self.path or self.field
 
 
 @dataclass(frozen=True)
@@ -223,7 +235,9 @@ class FieldSelector:
     requirements: tuple[FieldRequirement, ...] = ()
 
     def matches(self, obj: Mapping[str, Any]) -> bool:
-        return all((field_value(obj, r.field) == r.value) != r.negated for r in self.requirements)
+        return all(
+            (field_value(obj, r.object_path) == r.value) != r.negated for r in self.requirements
+        )
 
     @property
     def empty(self) -> bool:
@@ -285,5 +299,8 @@ def parse_field_selector(text: str | None, rtype: ResourceType) -> FieldSelector
         field, operator, value = match.group(1).strip(), match.group(2), match.group(3)
         if field not in rtype.field_selectors:
             raise SelectorError(f"field label not supported: {field}")
-        requirements.append(FieldRequirement(field, _unescape(value), operator == "!="))
+        # A few labels name another field of the object (a core Event's `source` is
+        # `source.component`); such kinds map them in `extra["field_selector_paths"]`.
+        path = rtype.extra.get("field_selector_paths", {}).get(field, "")
+        requirements.append(FieldRequirement(field, _unescape(value), operator == "!=", path))
     return FieldSelector(tuple(requirements))

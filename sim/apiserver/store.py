@@ -115,7 +115,7 @@ class ObjectStore:
         names = bucket.get(namespace)
         return None if names is None else names.get(name)
 
-    def list(self, resource: str, namespace: str | None = None) -> list[StoredObject]:
+    def objects(self, resource: str, namespace: str | None = None) -> list[StoredObject]:
         """Objects ordered by namespace then name (the order paging relies on)."""
         bucket = self._buckets.get(resource)
         if not bucket:
@@ -123,9 +123,7 @@ class ObjectStore:
         if namespace is not None:
             names = bucket.get(namespace, {})
             return [names[name] for name in sorted(names)]
-        return [
-            bucket[ns][name] for ns in sorted(bucket) for name in sorted(bucket[ns])
-        ]
+        return [bucket[ns][name] for ns in sorted(bucket) for name in sorted(bucket[ns])]
 
     def count(self, resource: str, namespace: str | None = None) -> int:
         bucket = self._buckets.get(resource, {})

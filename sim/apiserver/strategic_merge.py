@@ -101,9 +101,6 @@ def _merge_map(original: dict[str, Any], patch: dict[str, Any], schema: Schema) 
         if value is None:
             result.pop(key, None)
         elif isinstance(value, dict):
-            if value.get("$patch") == "delete":
-                result.pop(key, None)
-                continue
             current = result.get(key)
             result[key] = _merge_map(current if isinstance(current, dict) else {}, value, sub)
         elif isinstance(value, list):

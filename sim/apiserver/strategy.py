@@ -73,10 +73,14 @@ def admit(
     `strict_prefix` is what the real server puts before `strict decoding error:`; it differs
     between a decoded body (create, update) and a patch.
     """
+    # metadata is cut down to ObjectMeta's fields whatever the schema says about it (a CRD's
+    # `metadata: {type: object}` declares no properties but prunes nothing)
+    unknown = _prune_metadata(obj)
     if rtype.schema is not None:
-        obj, unknown = schema.prune(obj, rtype.schema)
-    else:
-        unknown = _prune_metadata(obj)
+        metadata = obj.pop("metadata")
+        pruned, unknown_paths = schema.prune(obj, rtype.schema)
+        unknown.extend(unknown_paths)
+        obj = {**pruned, "metadata": metadata}
     warnings: list[str] = []
     if unknown:
         texts = [f'unknown field "{path}"' for path in unknown]
@@ -108,7 +112,7 @@ def _prune_metadata(obj: dict[str, Any]) -> list[str]:
 
 def _ordered(obj: dict[str, Any]) -> dict[str, Any]:
     """apiVersion, kind, metadata first, as the real server serialises objects."""
-    head = {key: obj[key] for key in ("apiVersion", "kind", "metadata") if key in obj}
+    head: dict[str, Any] = {k: obj[k] for k in ("apiVersion", "kind", "metadata") if k in obj}
     return {**head, **{k: v for k, v in obj.items() if k not in head}}
 
 
@@ -250,8 +254,13 @@ def require_object(body: Any, rtype: ResourceType) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise errors.bad_request(
             f'{rtype.kind} in version "{rtype.version}" cannot be handled as a {rtype.kind}: '
-            f"json: cannot unmarshal {_go_kind(body)} into Go value of type map[string]interface {{}}"
+            f"json: cannot unmarshal {_go_kind(body)} into Go value of type "
+            "map[string]interface {}"
         )
+    if rtype.builtin:
+        # typed decoding defaults the group, version and kind from the URL
+        body.setdefault("apiVersion", rtype.api_version)
+        body.setdefault("kind", rtype.kind)
     if not body.get("kind"):
         raise errors.bad_request(f"Object 'Kind' is missing in '{_short(body)}'")
     metadata = body.get("metadata")
@@ -273,7 +282,7 @@ def check_kind(body: dict[str, Any], rtype: ResourceType) -> None:
     if kind != rtype.kind:
         raise errors.bad_request(
             f'{rtype.kind} in version "{rtype.version}" cannot be handled as a {rtype.kind}: '
-            f'the kind in the data ({kind}) does not match the expected kind ({rtype.kind})'
+            f"the kind in the data ({kind}) does not match the expected kind ({rtype.kind})"
         )
     if api_version != rtype.api_version:
         raise errors.bad_request(

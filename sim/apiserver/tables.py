@@ -123,7 +123,7 @@ def cell(obj: dict[str, Any], column: PrinterColumn, now: datetime.datetime) -> 
     """One table cell, converted by column type; None when the path finds nothing."""
     if column.cell is not None:
         value = column.cell(obj)
-        return _age(value, now) if column.type == "date" else value
+        return _age(value, now) if column.type == "date" and value is not None else value
     try:
         found = jsonpath.find(obj, column.json_path)
     except jsonpath.JSONPathError:

@@ -41,9 +41,9 @@ class ServingCertificates:
         return context
 
 
-def issue_certificates(host: str, *, valid_for: datetime.timedelta | None = None) -> (
-    ServingCertificates
-):
+def issue_certificates(
+    host: str, *, valid_for: datetime.timedelta | None = None
+) -> ServingCertificates:
     """Create a CA and a serving certificate for `host` (plus the loopback names)."""
     now = datetime.datetime.now(datetime.UTC)
     lifetime = valid_for or datetime.timedelta(days=365)

@@ -9,6 +9,7 @@ ADDED events and then a BOOKMARK annotated `k8s.io/initial-events-end`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ from sim.apiserver.handlers import APICall, resolve, selection_predicate
 from sim.apiserver.registry import TypeRegistry
 from sim.apiserver.request_info import is_true, negotiate
 from sim.apiserver.store import ObjectStore, ResourceVersionExpired
-from sim.apiserver.watch import WatchFilter, Watcher, WatchHub, error_frame
+from sim.apiserver.watch import Watcher, WatchFilter, WatchHub, error_frame
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ async def serve_watch(
     initial_end: int | None = None
     # From here to hub.add no await: the backlog and the live events meet without a gap.
     if watch_list or rv_text in ("", "0"):
-        for stored in store.list(target.resource, call.request.namespace):
+        for stored in store.objects(target.resource, call.request.namespace):
             watcher.push_initial(stored)
         if watch_list:
             initial_end = store.resource_version
@@ -131,10 +132,8 @@ async def serve_watch(
         pass
     finally:
         hub.remove(watcher)
-    try:
+    with contextlib.suppress(ConnectionResetError, ConnectionError, RuntimeError):
         await response.write_eof()
-    except (ConnectionResetError, ConnectionError, RuntimeError):
-        pass
     return response
 
 

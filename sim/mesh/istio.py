@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -73,19 +74,29 @@ class Peer:
     canonical_revision: str = "latest"
 
     def header_value(self) -> str:
-        return base64.b64encode(json.dumps(asdict(self)).encode()).decode()
+        return _encode_peer(self)
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str]) -> Peer:
         """The peer named in the metadata-exchange header, or an unknown (non-mesh) caller."""
         raw = headers.get(PEER_METADATA_HEADER)
-        if not raw:
-            return UNKNOWN_PEER
-        try:
-            fields = json.loads(base64.b64decode(raw, validate=True))
-            return cls(**{k: str(v) for k, v in fields.items() if k in cls.__dataclass_fields__})
-        except (binascii.Error, ValueError, TypeError):
-            return UNKNOWN_PEER
+        return _decode_peer(raw) if raw else UNKNOWN_PEER
+
+
+# Every request carries one of a handful of peers: decode and encode each once.
+@functools.lru_cache(maxsize=256)
+def _encode_peer(peer: Peer) -> str:
+    return base64.b64encode(json.dumps(asdict(peer)).encode()).decode()
+
+
+@functools.lru_cache(maxsize=256)
+def _decode_peer(raw: str) -> Peer:
+    try:
+        fields = json.loads(base64.b64decode(raw, validate=True))
+        known = Peer.__dataclass_fields__
+        return Peer(**{k: str(v) for k, v in fields.items() if k in known})
+    except (binascii.Error, ValueError, TypeError):
+        return UNKNOWN_PEER
 
 
 UNKNOWN_PEER = Peer(canonical_revision="unknown")
@@ -147,6 +158,7 @@ class IstioRequestMetrics:
         self.duration.observe(labels, duration_ms)
 
 
+@functools.lru_cache(maxsize=4096)  # few distinct combinations, one lookup per request
 def istio_labels(
     *,
     reporter: str,
@@ -158,7 +170,7 @@ def istio_labels(
 ) -> tuple[str, ...]:
     """The label values, in `ISTIO_LABELS` order, of one request as one proxy reports it."""
     # mTLS is only known to the server side; the client side reports "unknown".
-    security = "mutual_tls" if reporter == "destination" and source is not UNKNOWN_PEER else "none"
+    security = "mutual_tls" if reporter == "destination" and source != UNKNOWN_PEER else "none"
     if reporter == "source":
         security = "unknown"
     if pod is None:
@@ -177,7 +189,7 @@ def istio_labels(
         "source_version": source.version,
         "source_canonical_service": source.canonical_service,
         "source_canonical_revision": source.canonical_revision,
-        "source_cluster": CLUSTER_ID if source is not UNKNOWN_PEER else "unknown",
+        "source_cluster": CLUSTER_ID if source != UNKNOWN_PEER else "unknown",
         "destination_workload": destination[0],
         "destination_workload_namespace": destination[1],
         "destination_principal": destination[2],

@@ -11,9 +11,9 @@ def counter(samples: list[tuple[float, float]], **labels: str) -> Series:
     return Series(labels={"__name__": "requests_total", **labels}, samples=tuple(samples))
 
 
-def count(series: list[Series], *, since: float = START, member_label: str | None = None) -> dict[
-    str, int
-]:
+def count(
+    series: list[Series], *, since: float = START, member_label: str | None = None
+) -> dict[str, int]:
     return member_totals(fold_series({}, series, since=since, member_label=member_label).values())
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import StubPrometheus, TlsFiles
+from stub_prometheus import StubPrometheus, TlsFiles
 
 from analysis.increase import Series
 from analysis.prometheus import PrometheusSource
@@ -34,8 +34,9 @@ def query(http: PrometheusHttp) -> list[Series] | NoData:
 
 
 @pytest.mark.parametrize("status", [503, 502, 500, 504, 429])
-def test_a_failing_answer_is_asked_exactly_once(stub_prometheus: StubPrometheus,
-                                                status: int) -> None:
+def test_a_failing_answer_is_asked_exactly_once(
+    stub_prometheus: StubPrometheus, status: int
+) -> None:
     stub_prometheus.answer(status, {"status": "error", "error": "overloaded"})
     http = PrometheusHttp(stub_prometheus.url, timeout_s=2)
     result = query(http)
@@ -56,7 +57,7 @@ def test_a_server_that_never_answers_is_a_timeout_within_the_timeout(silent_serv
 def test_a_refused_connection_is_unreachable(closed_port_url: str) -> None:
     result = query(PrometheusHttp(closed_port_url, timeout_s=2))
     assert isinstance(result, NoData) and result.kind is NoDataKind.UNREACHABLE
-    assert "refused" in result.detail.lower()
+    assert "refused" in result.reason.lower()
 
 
 def test_bad_promql_is_a_bad_query_with_prometheus_message(stub_prometheus: StubPrometheus) -> None:
@@ -65,7 +66,7 @@ def test_bad_promql_is_a_bad_query_with_prometheus_message(stub_prometheus: Stub
     )
     result = query(PrometheusHttp(stub_prometheus.url, timeout_s=2))
     assert isinstance(result, NoData) and result.kind is NoDataKind.BAD_QUERY
-    assert "parse error: unexpected }" in result.detail
+    assert "parse error: unexpected }" in result.reason
     assert result.reason.startswith("bad_query: HTTP 400")
 
 
@@ -98,8 +99,10 @@ def test_an_instant_vector_instead_of_a_matrix_is_a_bad_response(
 ) -> None:
     stub_prometheus.answer(
         200,
-        {"status": "success", "data": {"resultType": "vector",
-                                       "result": [{"metric": {}, "value": [1, "2"]}]}},
+        {
+            "status": "success",
+            "data": {"resultType": "vector", "result": [{"metric": {}, "value": [1, "2"]}]},
+        },
     )
     result = query(PrometheusHttp(stub_prometheus.url, timeout_s=2))
     assert isinstance(result, NoData) and result.kind is NoDataKind.BAD_RESPONSE
@@ -116,7 +119,8 @@ def test_the_query_is_a_range_selector_at_the_evaluation_time(
     assert request.path == "/api/v1/query"
     assert request.params["query"] == ['up{job="x"}[90250ms]']
     assert request.params["time"] == [f"{AT.timestamp():.3f}"]
-    assert request.params["timeout"] == ["2.5s"]
+    # Prometheus takes float seconds; "2.5s" would be a 400 (durations have no fractions).
+    assert request.params["timeout"] == ["2.5"]
 
 
 def test_the_bearer_token_and_extra_headers_are_sent(stub_prometheus: StubPrometheus) -> None:
@@ -163,7 +167,7 @@ def test_tls_is_verified_against_the_given_ca(
     assert query(trusting) == []
     default = query(PrometheusHttp(stub_prometheus_tls.url, timeout_s=2))
     assert isinstance(default, NoData) and default.kind is NoDataKind.UNREACHABLE
-    assert "certificate" in default.detail.lower()
+    assert "certificate" in default.reason.lower()
 
 
 def test_tls_verification_can_be_turned_off(stub_prometheus_tls: StubPrometheus) -> None:

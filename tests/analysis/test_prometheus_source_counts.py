@@ -31,7 +31,9 @@ class FakePrometheus:
     def queries_made(self) -> int:
         return len(self.asked)
 
-    def range_vector(self, selector: str, *, window_s: float, at: datetime) -> list[Series] | NoData:
+    def range_vector(
+        self, selector: str, *, window_s: float, at: datetime
+    ) -> list[Series] | NoData:
         self.asked.append((selector, window_s, at.timestamp()))
         if self.failure is not None:
             return self.failure
@@ -115,7 +117,7 @@ def test_no_series_at_all_is_no_data_and_is_counted() -> None:
     source = PrometheusSource(FakePrometheus(), on_query_error=reasons.append)
     counts = source.revision_counts(ISTIO, CANARY, since=START, at=START + timedelta(seconds=30))
     assert isinstance(counts, NoData) and counts.kind is NoDataKind.NO_DATA
-    assert RENDERED.requests in counts.detail
+    assert RENDERED.requests in counts.reason
     assert reasons == [NoDataKind.NO_DATA]
     assert source.queries_made == 1
 
@@ -134,7 +136,7 @@ def test_a_missing_histogram_is_no_data_for_latency_only() -> None:
 
 def test_a_failed_query_becomes_no_data_for_every_quantity_after_one_query() -> None:
     fake = istio_prometheus()
-    fake.failure = NoData(NoDataKind.HTTP_5XX, "HTTP 503")
+    fake.failure = NoData.because(NoDataKind.HTTP_5XX, "HTTP 503")
     reasons: list[NoDataKind] = []
     source = PrometheusSource(fake, on_query_error=reasons.append)
     reading = source.revision_reading(ISTIO, CANARY, since=START, at=START + timedelta(seconds=30))
@@ -150,7 +152,7 @@ def test_a_template_the_revision_cannot_fill_is_a_bad_query_not_an_exception() -
         builtin_template("knative"), CANARY, since=START, at=START + timedelta(seconds=30)
     )
     assert isinstance(counts, NoData) and counts.kind is NoDataKind.BAD_QUERY
-    assert "revision" in counts.detail
+    assert "revision" in counts.reason
     assert reasons == [NoDataKind.BAD_QUERY] and source.queries_made == 0
 
 

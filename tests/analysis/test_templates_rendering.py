@@ -41,7 +41,7 @@ def test_istio_can_read_the_gateways_source_reporter_instead() -> None:
     queries = istio_template("source").render(STANDARD)
     assert queries.requests.startswith('istio_requests_total{reporter="source",')
     assert builtin_template("istio-source") == istio_template("source")
-    with pytest.raises(TemplateError, match="'destination'.*'source'"):
+    with pytest.raises(TemplateError, match=r"'destination'.*'source'"):
         istio_template("gateway")
 
 

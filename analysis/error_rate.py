@@ -1,0 +1,86 @@
+"""Error rate: is the canary's failure rate worse than stable's by more than the tolerance?
+
+Two checks on the cumulative failures and requests of both revisions since the rollout started:
+harm (evidence that it is worse by more than `max(0.5 pp, 20%)` -> roll back) and
+non-inferiority (evidence that it is not -> may promote). The test is the two-proportion margin
+test of `analysis.margin`: normal-mixture e-values (Johari et al., KDD 2017; Howard et al.,
+Ann. Statist. 2021) on a contrast whose baseline is integrated out with its Haar measure
+(Perez-Ortiz et al., Ann. Statist. 2024), so it conditions on each revision's request count and
+stays valid while the canary's weight steps up. It needs only the current cumulative counts: a
+restarted controller recomputes the same e-value from Prometheus.
+
+Why not a conditional binomial on the canary's share of failures (Lindon & Malek, NeurIPS
+2022)? It removes stable's rate exactly for a relative tolerance, but DESIGN.md's tolerance has
+an absolute floor (0.5 pp), whose null depends on stable's unknown rate: the conditional test
+would need a confidence bound on that rate, spending part of alpha on it and testing against
+its worst case. Here the floor is one half of an intersection-union test instead, with stable's
+rate integrated out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from analysis.check import CheckArrays, decided
+from analysis.count_arrays import CountArrays
+from analysis.margin import margin_test
+from analysis.settings import AnalysisSettings
+from analysis.verdict import CODE_OF, Role, Verdict
+
+FloatArray = NDArray[np.float64]
+
+
+def error_rate_checks(
+    stable: CountArrays, canary: CountArrays, settings: AnalysisSettings
+) -> list[CheckArrays]:
+    """The harm and non-inferiority checks; none when a revision has no failure counts."""
+    if stable.failures is None or canary.failures is None:
+        return []
+    tolerance = settings.error_rate
+    harm_alpha = settings.rollback_alpha
+    test = margin_test(
+        canary_bad=canary.failures,
+        canary_n=canary.requests,
+        stable_bad=stable.failures,
+        stable_n=stable.requests,
+        tolerance=tolerance,
+        alpha=harm_alpha,
+    )
+    allowed = f"max({tolerance.absolute:.3g}, {tolerance.relative:.3g} x stable)"
+
+    def check(name: str, role: Role, log_e: FloatArray, alpha: float, message: str) -> CheckArrays:
+        hit = CODE_OF[Verdict.FAIL] if role.rolls_back else CODE_OF[Verdict.PASS]
+        return CheckArrays(
+            name=name,
+            role=role,
+            metric=np.full(np.shape(test.effect), "error_rate"),
+            verdict=np.where(decided(log_e, alpha), hit, CODE_OF[Verdict.INCONCLUSIVE]),
+            stable=test.stable_rate,
+            canary=test.canary_rate,
+            effect=test.effect,
+            lower=test.lower,
+            upper=test.upper,
+            log_evalue=log_e,
+            alpha=alpha,
+            stable_requests=np.asarray(stable.requests),
+            canary_requests=np.asarray(canary.requests),
+            message=message,
+        )
+
+    return [
+        check(
+            "error-rate-harm",
+            Role.HARM,
+            test.log_e_harm,
+            harm_alpha,
+            f"canary failure rate above stable's by more than {allowed}",
+        ),
+        check(
+            "error-rate-noninferiority",
+            Role.NON_INFERIORITY,
+            test.log_e_noninferior,
+            settings.alpha,
+            f"canary failure rate within {allowed} of stable's",
+        ),
+    ]

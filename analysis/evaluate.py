@@ -1,0 +1,230 @@
+"""One look at a rollout: counts in, verdicts with evidence out.
+
+`evaluate` is the pure entry point the controller calls at every analysis tick; `judge` is the
+same computation over a batch of rollouts (numpy arrays), which the simulator uses. All tests
+except the sample-ratio check need only the cumulative counts since the rollout started, so a
+restarted controller gets the same answer by re-querying Prometheus. The sample-ratio check
+needs the requests per period of constant weight, which the controller has from the cumulative
+request counts at each step boundary (`split_periods`).
+
+The overall verdict: Fail if any harm or guardrail check fails; otherwise Pass if every
+non-inferiority check passes and the split matches the weights; otherwise Inconclusive. Without
+data (a failed query, or a revision that served nothing yet) the no-data policy decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from analysis.check import CheckArrays
+from analysis.count_arrays import CountArrays
+from analysis.counts import RevisionCounts
+from analysis.error_rate import error_rate_checks
+from analysis.evidence import AnalysisResult, CheckEvidence
+from analysis.latency import latency_checks
+from analysis.no_data import no_data_verdict
+from analysis.sample_ratio import sample_ratio_check
+from analysis.settings import AnalysisSettings, NoDataPolicy
+from analysis.slo import slo_checks, untestable_latency_limit
+from analysis.verdict import CODE_OF, VERDICT_OF, Role, Verdict
+
+
+@dataclass(frozen=True)
+class NoData:
+    """A revision's counts could not be had; `reason` says why (query failed, empty result)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class SplitPeriod:
+    """Requests each revision served while the canary's weight was `canary_percent`."""
+
+    canary_percent: float
+    stable_requests: int
+    canary_requests: int
+
+
+def split_periods(
+    canary_percents: Sequence[float],
+    stable_requests_at_end: Sequence[int],
+    canary_requests_at_end: Sequence[int],
+) -> tuple[SplitPeriod, ...]:
+    """Periods from cumulative request counts at the end of each period of constant weight.
+
+    Raises ValueError when the sequences differ in length or a count goes down.
+    """
+    if not len(canary_percents) == len(stable_requests_at_end) == len(canary_requests_at_end):
+        raise ValueError("give one weight and one cumulative count per revision for each period")
+    periods = []
+    previous_stable = previous_canary = 0
+    for percent, stable, canary in zip(
+        canary_percents, stable_requests_at_end, canary_requests_at_end, strict=True
+    ):
+        if stable < previous_stable or canary < previous_canary:
+            raise ValueError("cumulative request counts must not decrease from one period to next")
+        periods.append(SplitPeriod(percent, stable - previous_stable, canary - previous_canary))
+        previous_stable, previous_canary = stable, canary
+    return tuple(periods)
+
+
+def judge(
+    settings: AnalysisSettings,
+    stable: CountArrays,
+    canary: CountArrays,
+    split: tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]] | None = None,
+) -> tuple[list[CheckArrays], NDArray[np.int64]]:
+    """All checks and the overall verdict codes over a batch of rollouts.
+
+    `split` is (canary fractions per period, stable requests per period, canary requests per
+    period), the period on the last axis; None skips the sample-ratio check. Rollouts where a
+    revision has served no request yet get the NoData code; the caller applies the policy.
+    """
+    checks: list[CheckArrays] = []
+    if settings.check_error_rate:
+        checks += error_rate_checks(stable, canary, settings)
+    if settings.check_latency:
+        checks += latency_checks(stable, canary, settings)
+    checks += slo_checks(stable, canary, settings)
+    if settings.check_sample_ratio and split is not None:
+        weights, stable_split, canary_split = split
+        checks.append(sample_ratio_check(weights, stable_split, canary_split, settings.alpha))
+
+    shape = np.shape(stable.requests)
+    fail = np.zeros(shape, dtype=bool)
+    all_pass = np.ones(shape, dtype=bool)
+    any_noninferiority = False
+    for check in checks:
+        if check.role.rolls_back:
+            fail |= check.verdict == CODE_OF[Verdict.FAIL]
+        elif check.role is Role.NON_INFERIORITY:
+            any_noninferiority = True
+            all_pass &= check.verdict == CODE_OF[Verdict.PASS]
+        elif check.role is Role.SAMPLE_RATIO:
+            all_pass &= check.verdict != CODE_OF[Verdict.FAIL]
+    all_pass &= any_noninferiority
+    overall = np.where(
+        fail,
+        CODE_OF[Verdict.FAIL],
+        np.where(all_pass, CODE_OF[Verdict.PASS], CODE_OF[Verdict.INCONCLUSIVE]),
+    )
+    empty = (np.asarray(stable.requests) <= 0) | (np.asarray(canary.requests) <= 0)
+    return checks, np.asarray(np.where(empty, CODE_OF[Verdict.NO_DATA], overall), dtype=np.int64)
+
+
+def _check_names(settings: AnalysisSettings) -> list[tuple[str, Role]]:
+    names: list[tuple[str, Role]] = []
+    if settings.check_error_rate:
+        names += [
+            ("error-rate-harm", Role.HARM),
+            ("error-rate-noninferiority", Role.NON_INFERIORITY),
+        ]
+    if settings.check_latency:
+        names += [("latency-harm", Role.HARM), ("latency-noninferiority", Role.NON_INFERIORITY)]
+    if settings.slo.max_error_rate is not None:
+        names.append(("error-rate-slo", Role.GUARDRAIL))
+    if settings.slo.max_latency_seconds is not None:
+        names.append(("latency-slo", Role.GUARDRAIL))
+    if settings.check_sample_ratio:
+        names.append(("sample-ratio", Role.SAMPLE_RATIO))
+    return names
+
+
+def _without_data(
+    settings: AnalysisSettings, reason: str, seconds_without_data: float
+) -> AnalysisResult:
+    verdict = no_data_verdict(settings.no_data, seconds_without_data)
+    checks = tuple(
+        CheckEvidence.no_data(name, role, reason) for name, role in _check_names(settings)
+    )
+    policy = settings.no_data.policy.value
+    if verdict is Verdict.NO_DATA:
+        message = (
+            f"no data for {seconds_without_data:.0f}s ({reason}); holding "
+            f"(fails after {settings.no_data.limit_seconds:.0f}s)"
+        )
+    elif settings.no_data.policy is NoDataPolicy.HOLD:
+        message = (
+            f"no data for {seconds_without_data:.0f}s ({reason}); failing: longer than the "
+            f"{settings.no_data.limit_seconds:.0f}s no-data limit"
+        )
+    else:
+        message = f"no data ({reason}); no-data policy {policy}: {verdict.value}"
+    return AnalysisResult(verdict=verdict, checks=checks, message=message)
+
+
+def evaluate(
+    settings: AnalysisSettings,
+    *,
+    stable: RevisionCounts | NoData,
+    canary: RevisionCounts | NoData,
+    split: Sequence[SplitPeriod] = (),
+    seconds_without_data: float = 0.0,
+) -> AnalysisResult:
+    """Judge one rollout from both revisions' cumulative counts since the rollout started.
+
+    `split` holds the requests per period of constant weight (empty skips the sample-ratio
+    check); `seconds_without_data` is how long data has been missing, counted by the caller
+    from the last look that had data, and only matters when this look has none.
+    """
+    if isinstance(stable, NoData) or isinstance(canary, NoData):
+        reasons = [
+            f"{side}: {counts.reason}"
+            for side, counts in (("stable", stable), ("canary", canary))
+            if isinstance(counts, NoData)
+        ]
+        return _without_data(settings, "; ".join(reasons), seconds_without_data)
+    empty = [side for side, c in (("stable", stable), ("canary", canary)) if c.requests <= 0]
+    if empty:
+        reason = " and ".join(empty) + " served no requests yet"
+        return _without_data(settings, reason, seconds_without_data)
+
+    split_arrays = None
+    if split:
+        split_arrays = (
+            np.array([period.canary_percent / 100.0 for period in split]),
+            np.array([period.stable_requests for period in split], dtype=np.int64),
+            np.array([period.canary_requests for period in split], dtype=np.int64),
+        )
+    checks, overall = judge(settings, CountArrays.of(stable), CountArrays.of(canary), split_arrays)
+    evidence = tuple(CheckEvidence.of(check) for check in checks)
+    verdict = VERDICT_OF[int(overall)]
+    return AnalysisResult(
+        verdict=verdict, checks=evidence, message=_summary(verdict, evidence, settings, canary)
+    )
+
+
+def _summary(
+    verdict: Verdict,
+    checks: tuple[CheckEvidence, ...],
+    settings: AnalysisSettings,
+    canary: RevisionCounts,
+) -> str:
+    notes = []
+    if canary.failures is None and settings.check_error_rate:
+        notes.append("the metrics source has no error counts: error rate not checked")
+    if canary.latency is None and settings.check_latency:
+        notes.append("the metrics source has no latency histogram: latency not checked")
+    untestable = untestable_latency_limit(settings, CountArrays.of(canary))
+    if untestable:
+        notes.append(untestable)
+    if verdict is Verdict.FAIL:
+        failed = [c.name for c in checks if c.role.rolls_back and c.verdict is Verdict.FAIL]
+        head = "canary worse than allowed: " + ", ".join(failed)
+    elif verdict is Verdict.PASS:
+        head = "canary shown not worse than allowed on every check"
+    else:
+        waiting = [
+            c.name
+            for c in checks
+            if (c.role is Role.NON_INFERIORITY and c.verdict is not Verdict.PASS)
+            or (c.role is Role.SAMPLE_RATIO and c.verdict is Verdict.FAIL)
+        ]
+        head = "not decided yet: " + ", ".join(waiting) if waiting else "not decided yet"
+        if any(c.role is Role.SAMPLE_RATIO and c.verdict is Verdict.FAIL for c in checks):
+            head += " (sample-ratio mismatch: the split does not match the weights)"
+    return "; ".join([head, *notes])

@@ -1,0 +1,374 @@
+"""A/A validation of kcanary's analysis: false rollbacks, power and cost in virtual time.
+
+Simulated rollouts (steps 10,25,50 %, 2 minutes each, analysis every 30 s) with the canary
+identical to stable are judged at every tick by `analysis.evaluate.judge`, the controller's
+code; the share of them rolled back is the false rollback rate, which must stay at or below
+alpha. The same traffic with a worse canary gives the power and the requests to detection,
+compared for error-rate ratios with Wald's SPRT that knows the true rates (the oracle).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shlex
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from analysis.count_arrays import CountArrays
+from analysis.counts import LatencyHistogram, RevisionCounts
+from analysis.evaluate import SplitPeriod, evaluate, judge
+from analysis.settings import AnalysisSettings
+from bench.deciders import KcanaryDecider, OracleSprt
+from bench.monte_carlo import monte_carlo_se, quantile_or_none, wilson_interval
+from bench.simulator import Behaviour, Decider, Effect, Plan, Scenario, Tick, simulate
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "results"
+BASELINE = Behaviour()  # 1% errors, p50 50 ms, sigma 0.3
+PLAN = Plan()
+TRAFFIC = (1.0, 200.0)  # the power table's traffic levels
+AA_TRAFFIC = (1.0, 10.0, 200.0, 1000.0)  # the A/A table checks a wider range
+ALPHAS = (0.05, 0.01)
+
+# name -> the canary's change; the p99-only regression slows 2% of requests 3x (p99 +50%).
+EFFECTS: dict[str, Effect] = {
+    "error rate x1.5": Effect(error_ratio=1.5),
+    "error rate x2": Effect(error_ratio=2.0),
+    "error rate x5": Effect(error_ratio=5.0),
+    "median latency +20%": Effect(median_factor=1.2),
+    "median latency +50%": Effect(median_factor=1.5),
+    "p99-only regression": Effect(tail_fraction=0.02, tail_factor=3.0),
+    "variance-only (sigma x1.5)": Effect(sigma_factor=1.5),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--runs", type=int, default=2000, help="rollouts per row (>= 100)")
+    parser.add_argument("--seed", type=int, default=20261123, help="random seed")
+    parser.add_argument("--json", action="store_true", help="print the A/A rows as JSON")
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help="directory for aa.md and aa.json"
+    )
+
+
+@dataclass(frozen=True)
+class FalseRollbackRow:
+    rps: float
+    alpha: float
+    runs: int
+    false_rollbacks: int
+    rate: float
+    ci_low: float
+    ci_high: float
+    within_alpha: bool  # rate <= alpha + 3 Monte-Carlo standard errors
+    promoted_passing: float  # share of runs whose last look was an overall Pass
+
+
+def _rng(seed: int, *keys: float) -> np.random.Generator:
+    return np.random.default_rng([seed, *(int(k * 1000) for k in keys)])
+
+
+class _LastTick:
+    """A decider that keeps the last tick it saw (to time one look) and never decides."""
+
+    name = "last-tick"
+
+    def __init__(self) -> None:
+        self.tick: Tick | None = None
+
+    def reset(self, runs: int) -> None:
+        self.tick = None
+
+    def look(self, tick: Tick) -> NDArray[np.bool_]:
+        self.tick = tick
+        return np.zeros(tick.stable.requests.shape, dtype=bool)
+
+
+def false_rollbacks(runs: int, seed: int) -> list[FalseRollbackRow]:
+    rows = []
+    for rps in AA_TRAFFIC:
+        for alpha in ALPHAS:
+            scenario = Scenario("A/A", rps, stable=BASELINE, canary=BASELINE, plan=PLAN)
+            settings = AnalysisSettings(alpha=alpha)
+            outcome = simulate(scenario, [KcanaryDecider(settings)], runs, _rng(seed, rps, alpha))
+            fired = int(outcome["kcanary"].rolled_back.sum())
+            rate = fired / runs
+            low, high = wilson_interval(fired, runs)
+            rows.append(
+                FalseRollbackRow(
+                    rps=rps,
+                    alpha=alpha,
+                    runs=runs,
+                    false_rollbacks=fired,
+                    rate=rate,
+                    ci_low=low,
+                    ci_high=high,
+                    within_alpha=rate <= alpha + 3 * monte_carlo_se(alpha, runs),
+                    promoted_passing=math.nan,
+                )
+            )
+    return rows
+
+
+def _oracle_for(effect: Effect, settings: AnalysisSettings) -> OracleSprt | None:
+    if effect.error_ratio == 1.0:
+        return None
+    stable = BASELINE.error_rate
+    tolerance = settings.error_rate
+    boundary = stable + max(tolerance.absolute, tolerance.relative * stable)
+    canary = effect.applied_to(BASELINE).error_rate
+    if canary <= boundary:
+        return None  # not harm by the tolerance: nothing for an oracle to detect
+    return OracleSprt(boundary, canary, settings.rollback_alpha)
+
+
+def _cost(values: NDArray[Any], q: float) -> float | None:
+    value = quantile_or_none(values, q)
+    return None if value is None else round(value, 1)
+
+
+def power(runs: int, seed: int, alpha: float = 0.05) -> list[dict[str, Any]]:
+    settings = AnalysisSettings(alpha=alpha)
+    rows = []
+    for rps in TRAFFIC:
+        for index, (name, effect) in enumerate(EFFECTS.items()):
+            canary = effect.applied_to(BASELINE)
+            scenario = Scenario(name, rps, stable=BASELINE, canary=canary, plan=PLAN)
+            deciders: list[Decider] = [KcanaryDecider(settings)]
+            oracle = _oracle_for(effect, settings)
+            if oracle is not None:
+                deciders.append(oracle)
+            outcomes = simulate(scenario, deciders, runs, _rng(seed, rps, 100 + index))
+            ours = outcomes["kcanary"]
+            hit = ours.rolled_back
+            row: dict[str, Any] = {
+                "scenario": name,
+                "rps": rps,
+                "alpha": alpha,
+                "runs": runs,
+                "canary_p50_ms": round(canary.latency.quantile(0.5) * 1000, 1),
+                "canary_p99_ms": round(canary.latency.quantile(0.99) * 1000, 1),
+                "rolled_back": int(hit.sum()),
+                "rate": float(hit.mean()),
+                "ci_low": wilson_interval(int(hit.sum()), runs)[0],
+                "ci_high": wilson_interval(int(hit.sum()), runs)[1],
+                "median_seconds": _cost(ours.seconds[hit], 0.5),
+                "p90_seconds": _cost(ours.seconds[hit], 0.9),
+                "median_requests": _cost(ours.total_requests[hit], 0.5),
+                "p90_requests": _cost(ours.total_requests[hit], 0.9),
+                "median_canary_requests": _cost(ours.canary_requests[hit], 0.5),
+            }
+            if oracle is not None:
+                theirs = outcomes[oracle.name]
+                found = theirs.rolled_back
+                oracle_median = _cost(theirs.canary_requests[found], 0.5)
+                row["oracle_rate"] = float(found.mean())
+                row["oracle_median_canary_requests"] = oracle_median
+                ours_median = row["median_canary_requests"]
+                row["requests_vs_oracle"] = (
+                    round(ours_median / oracle_median, 2)
+                    if ours_median is not None and oracle_median
+                    else None
+                )
+            rows.append(row)
+    return rows
+
+
+def boundary_validity(runs: int, seed: int) -> list[dict[str, Any]]:
+    """A canary exactly at the error-rate tolerance (1.5% against 1%) is not harm: its
+    rollback rate tests validity on the edge of the composite null, where it is hardest."""
+    rows = []
+    settings = AnalysisSettings(check_latency=False, check_sample_ratio=False)
+    canary = Effect(error_ratio=1.5).applied_to(BASELINE)
+    for rps in (*TRAFFIC, 1000.0):
+        scenario = Scenario("boundary", rps, stable=BASELINE, canary=canary, plan=PLAN)
+        outcome = simulate(scenario, [KcanaryDecider(settings)], runs, _rng(seed, rps, 7))
+        fired = int(outcome["kcanary"].rolled_back.sum())
+        low, high = wilson_interval(fired, runs)
+        rows.append(
+            {
+                "rps": rps,
+                "alpha_for_the_check": settings.rollback_alpha,
+                "runs": runs,
+                "rollbacks": fired,
+                "rate": fired / runs,
+                "ci_low": low,
+                "ci_high": high,
+            }
+        )
+    return rows
+
+
+def cpu_per_tick(seed: int, rollouts: int = 1000) -> dict[str, float]:
+    """CPU seconds of one look at `rollouts` rollouts (the last tick, 200 rps): batched through
+    `judge` as the simulator does, and one `evaluate` call per rollout as the controller does."""
+    keeper = _LastTick()
+    scenario = Scenario("A/A", 200.0, stable=BASELINE, canary=BASELINE, plan=PLAN)
+    simulate(scenario, [keeper], rollouts, _rng(seed, 3))
+    tick = keeper.tick
+    assert tick is not None
+    settings = AnalysisSettings()
+
+    def arrays(arm: Any) -> CountArrays:
+        return CountArrays(arm.requests, arm.failures, tick.bounds, arm.cumulative)
+
+    split = (np.asarray(tick.weights), tick.stable_per_interval, tick.canary_per_interval)
+    started = time.process_time()
+    judge(settings, arrays(tick.stable), arrays(tick.canary), split)
+    batched = time.process_time() - started
+
+    def counts(arm: Any, i: int) -> RevisionCounts:
+        histogram = LatencyHistogram(tick.bounds, tuple(int(v) for v in arm.cumulative[i]))
+        return RevisionCounts(int(arm.requests[i]), int(arm.failures[i]), histogram)
+
+    inputs = []
+    for i in range(rollouts):
+        periods = [
+            SplitPeriod(w * 100, int(s), int(c))
+            for w, s, c in zip(
+                tick.weights, tick.stable_per_interval[i], tick.canary_per_interval[i], strict=True
+            )
+        ]
+        inputs.append((counts(tick.stable, i), counts(tick.canary, i), periods))
+    started = time.process_time()
+    for stable, canary, periods in inputs:
+        evaluate(settings, stable=stable, canary=canary, split=periods)
+    one_by_one = time.process_time() - started
+    return {
+        "rollouts": rollouts,
+        "batched_judge_cpu_seconds": round(batched, 4),
+        "evaluate_per_rollout_cpu_seconds": round(one_by_one, 3),
+    }
+
+
+def _settings_record() -> dict[str, Any]:
+    defaults = AnalysisSettings()
+    return {
+        "steps_percent": list(PLAN.steps),
+        "step_seconds": PLAN.step_seconds,
+        "interval_seconds": PLAN.interval_seconds,
+        "baseline": asdict(BASELINE),
+        "histogram": "Istio default buckets (0.5 ms .. 3600 s)",
+        "error_rate_tolerance": asdict(defaults.error_rate),
+        "latency_tolerance": asdict(defaults.latency),
+        "checks": "error-rate and latency harm and non-inferiority, sample ratio",
+        "on_last_step_without_harm": "promote",
+    }
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "-"
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def _markdown(report: dict[str, Any]) -> str:
+    lines = [
+        "# A/A validation of kcanary's sequential analysis",
+        "",
+        f"Produced by `{report['command']}` (seed {report['seed']}) in "
+        f"{report['wall_seconds']:.0f} s. Virtual time; every rollout is judged at every "
+        "analysis tick by `analysis.evaluate.judge`, the controller's code.",
+        "",
+        "Settings: steps 10, 25, 50 % for 2 minutes each, analysis every 30 s (12 looks); "
+        "stable and, unless changed, canary fail 1% of requests with lognormal latency "
+        "(p50 50 ms, sigma 0.3, p99 101 ms) on Istio's default buckets; tolerances "
+        "max(0.5 pp, 20%) on the error rate and on the share of requests slower than each "
+        "bucket edge; alpha split by Bonferroni over the two rollback checks.",
+        "",
+        "## False rollbacks (A/A)",
+        "",
+        "| rps | alpha | runs | false rollbacks | rate | 95% interval | <= alpha + 3 SE |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in report["aa"]:
+        lines.append(
+            f"| {row['rps']:g} | {row['alpha']} | {row['runs']} | {row['false_rollbacks']} | "
+            f"{row['rate']:.4f} | [{row['ci_low']:.4f}, {row['ci_high']:.4f}] | "
+            f"{'yes' if row['within_alpha'] else 'NO'} |"
+        )
+    lines += [
+        "",
+        "## At the tolerance boundary (canary 1.5% against 1%: not harm)",
+        "",
+        "| rps | check's alpha | runs | rollbacks | rate | 95% interval |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in report["boundary"]:
+        lines.append(
+            f"| {row['rps']:g} | {row['alpha_for_the_check']} | {row['runs']} | "
+            f"{row['rollbacks']} | {row['rate']:.4f} | [{row['ci_low']:.4f}, "
+            f"{row['ci_high']:.4f}] |"
+        )
+    lines += [
+        "",
+        "## Power and requests to detection (alpha 0.05)",
+        "",
+        "Rolled back before the last step ended; seconds and requests (both revisions) at the "
+        "deciding look, over the runs rolled back. The oracle is Wald's SPRT on the canary's "
+        "failures knowing both true rates, at the same alpha and looks; the ratio compares "
+        "median canary requests to detection.",
+        "",
+        "| scenario | rps | canary p50 / p99 ms | rolled back | 95% interval | median s | "
+        "p90 s | median requests | p90 requests | oracle rate | vs oracle |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in report["power"]:
+        lines.append(
+            f"| {row['scenario']} | {row['rps']:g} | {row['canary_p50_ms']:g} / "
+            f"{row['canary_p99_ms']:g} | {row['rate']:.3f} | [{row['ci_low']:.3f}, "
+            f"{row['ci_high']:.3f}] | {_fmt(row['median_seconds'])} | "
+            f"{_fmt(row['p90_seconds'])} | {_fmt(row['median_requests'], 6)} | "
+            f"{_fmt(row['p90_requests'], 6)} | {_fmt(row.get('oracle_rate'), 3)} | "
+            f"{_fmt(row.get('requests_vs_oracle'))} |"
+        )
+    cpu = report["cpu"]
+    lines += [
+        "",
+        "## Cost of one look",
+        "",
+        f"One tick for {cpu['rollouts']} rollouts: {cpu['batched_judge_cpu_seconds']} s CPU "
+        f"batched (`judge`), {cpu['evaluate_per_rollout_cpu_seconds']} s CPU as "
+        f"{cpu['rollouts']} separate `evaluate` calls.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    runs: int = args.runs
+    if runs < 100:
+        print("--runs must be at least 100 for a meaningful rate", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    aa = false_rollbacks(runs, args.seed)
+    report: dict[str, Any] = {
+        "command": "kcanary bench aa " + shlex.join(f"--runs={runs} --seed={args.seed}".split()),
+        "seed": args.seed,
+        "settings": _settings_record(),
+        "aa": [{k: v for k, v in asdict(row).items() if k != "promoted_passing"} for row in aa],
+        "boundary": boundary_validity(runs, args.seed),
+        "power": power(runs, args.seed),
+        "cpu": cpu_per_tick(args.seed),
+    }
+    report["wall_seconds"] = round(time.monotonic() - started, 1)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "aa.json").write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
+    (out / "aa.md").write_text(_markdown(report))
+    if args.json:
+        print(json.dumps(report["aa"], indent=2))
+    else:
+        print(_markdown(report))
+    return 0 if all(row.within_alpha for row in aa) else 1

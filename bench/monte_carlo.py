@@ -1,0 +1,30 @@
+"""Summaries of simulated rollouts: rates with Monte-Carlo intervals, and quantiles of cost."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a binomial proportion (95% by default)."""
+    if trials == 0:
+        return 0.0, 1.0
+    p = successes / trials
+    centre = p + z * z / (2 * trials)
+    spread = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials))
+    scale = 1 + z * z / trials
+    return max(0.0, (centre - spread) / scale), min(1.0, (centre + spread) / scale)
+
+
+def monte_carlo_se(rate: float, trials: int) -> float:
+    return math.sqrt(max(rate * (1 - rate), 0.0) / max(trials, 1))
+
+
+def quantile_or_none(values: NDArray[np.float64] | NDArray[np.int64], q: float) -> float | None:
+    """The q-quantile of `values`, or None when there are none."""
+    if values.size == 0:
+        return None
+    return float(np.quantile(values, q))

@@ -1,0 +1,260 @@
+"""A virtual-time traffic simulator: the counts Prometheus would hold, for thousands of rollouts.
+
+No clock and no sleeping: each analysis interval, every simulated rollout draws its requests
+(Poisson at the configured rate), splits them by the canary's weight (binomial), draws failures
+(binomial at each revision's error rate) and latency bucket counts (multinomial over the
+histogram's buckets, from a lognormal with an optional slow tail), and adds them to cumulative
+per-revision counts, exactly the integers the Prometheus source hands to the analysis. All
+rollouts of a scenario advance together as numpy arrays, so a thousand rollouts of twelve ticks
+take well under a second.
+
+A `Decider` looks at every tick and says where it rolls back; kcanary's own decider calls
+`analysis.evaluate.judge`, the code the controller runs. Baselines (Flagger-, Argo- or
+Kayenta-style) and other scenarios (diurnal load, a skewed split) plug in through `Decider`,
+`Scenario.load` and `Scenario.canary_share_factor`. A rollout that no decider rolled back by
+the end of the last step is promoted (DESIGN.md: promote unless harm was found).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.special import ndtr
+
+# Istio's default request-duration buckets, in milliseconds, converted to seconds.
+ISTIO_BUCKETS_MS = (
+    0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000,
+    300000, 600000, 1800000, 3600000,
+)  # fmt: skip
+ISTIO_BOUNDS_S: tuple[float, ...] = (*(ms / 1000.0 for ms in ISTIO_BUCKETS_MS), math.inf)
+
+IntArray = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Latency:
+    """A lognormal (median `p50_s`, log-sd `sigma`) of which `tail_fraction` of requests is
+    `tail_factor` times slower."""
+
+    p50_s: float = 0.05
+    sigma: float = 0.3
+    tail_fraction: float = 0.0
+    tail_factor: float = 1.0
+
+    def cdf(self, seconds: NDArray[np.float64]) -> NDArray[np.float64]:
+        with np.errstate(divide="ignore"):
+            z = (np.log(seconds) - math.log(self.p50_s)) / self.sigma
+        slow = z - math.log(self.tail_factor) / self.sigma
+        return np.asarray(
+            (1 - self.tail_fraction) * ndtr(z) + self.tail_fraction * ndtr(slow), np.float64
+        )
+
+    def quantile(self, q: float) -> float:
+        """The q-quantile in seconds (bisection on the CDF)."""
+        low, high = 1e-6, 1e6
+        for _ in range(200):
+            mid = math.sqrt(low * high)
+            if float(self.cdf(np.array(mid))) < q:
+                low = mid
+            else:
+                high = mid
+        return math.sqrt(low * high)
+
+    def bucket_probabilities(self, bounds: tuple[float, ...]) -> NDArray[np.float64]:
+        """Probability of each (non-cumulative) bucket; the last bound must be +inf."""
+        cumulative = self.cdf(np.array(bounds[:-1]))
+        cumulative = np.append(cumulative, 1.0)
+        return np.asarray(np.diff(cumulative, prepend=0.0), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """How one revision serves: its per-request failure probability and latency."""
+
+    error_rate: float = 0.01
+    latency: Latency = field(default_factory=Latency)
+
+
+@dataclass(frozen=True)
+class Effect:
+    """What the canary changes relative to stable."""
+
+    error_ratio: float = 1.0
+    median_factor: float = 1.0
+    sigma_factor: float = 1.0
+    tail_fraction: float = 0.0
+    tail_factor: float = 1.0
+
+    def applied_to(self, baseline: Behaviour) -> Behaviour:
+        latency = baseline.latency
+        return Behaviour(
+            error_rate=min(baseline.error_rate * self.error_ratio, 1.0),
+            latency=replace(
+                latency,
+                p50_s=latency.p50_s * self.median_factor,
+                sigma=latency.sigma * self.sigma_factor,
+                tail_fraction=self.tail_fraction or latency.tail_fraction,
+                tail_factor=self.tail_factor if self.tail_fraction else latency.tail_factor,
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Canary weights in percent, the least time at each, and how often analysis looks."""
+
+    steps: tuple[int, ...] = (10, 25, 50)
+    step_seconds: float = 120.0
+    interval_seconds: float = 30.0
+
+    def tick_weights(self) -> tuple[float, ...]:
+        """The canary fraction during each analysis interval, in order."""
+        per_step = max(1, round(self.step_seconds / self.interval_seconds))
+        return tuple(step / 100.0 for step in self.steps for _ in range(per_step))
+
+
+def constant_load(_seconds: float) -> float:
+    return 1.0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    rps: float
+    stable: Behaviour = field(default_factory=Behaviour)
+    canary: Behaviour = field(default_factory=Behaviour)
+    plan: Plan = field(default_factory=Plan)
+    load: Callable[[float], float] = constant_load  # multiplier of `rps` at a time in seconds
+    canary_share_factor: float = 1.0  # a skewed router: realised share = weight x this
+    bounds: tuple[float, ...] = ISTIO_BOUNDS_S
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One revision's cumulative counts over all rollouts: requests (R,), failures (R,),
+    cumulative histogram buckets (R, K)."""
+
+    requests: IntArray
+    failures: IntArray
+    cumulative: IntArray
+
+
+@dataclass(frozen=True)
+class Tick:
+    """What a decider sees at one look, for all rollouts at once."""
+
+    index: int
+    seconds: float  # since the rollout started, at the end of this interval
+    weights: tuple[float, ...]  # canary fraction of every interval so far
+    stable: Arm
+    canary: Arm
+    stable_per_interval: IntArray  # (R, index + 1) requests in each interval so far
+    canary_per_interval: IntArray
+    bounds: tuple[float, ...]
+
+
+class Decider(Protocol):
+    """A decision procedure fed the same simulated data as kcanary."""
+
+    name: str
+
+    def reset(self, runs: int) -> None: ...
+
+    def look(self, tick: Tick) -> NDArray[np.bool_]:
+        """Where (over the runs) it rolls back at this tick."""
+        ...
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Per run: whether and when the rollout was rolled back, and the traffic until then."""
+
+    rolled_back: NDArray[np.bool_]
+    tick: IntArray  # the deciding tick; the last tick for promoted runs
+    seconds: NDArray[np.float64]
+    total_requests: IntArray  # both revisions, up to the decision
+    canary_requests: IntArray
+
+    @property
+    def runs(self) -> int:
+        return int(self.rolled_back.size)
+
+
+def _draw(
+    rng: np.random.Generator, n: IntArray, behaviour: Behaviour, bounds: tuple[float, ...]
+) -> tuple[IntArray, IntArray]:
+    failures = rng.binomial(n, behaviour.error_rate)
+    buckets = rng.multinomial(n, behaviour.latency.bucket_probabilities(bounds))
+    return np.asarray(failures, np.int64), np.asarray(np.cumsum(buckets, axis=-1), np.int64)
+
+
+def simulate(
+    scenario: Scenario, deciders: list[Decider], runs: int, rng: np.random.Generator
+) -> dict[str, Outcome]:
+    """Run `runs` rollouts of `scenario` and let every decider judge the same traffic."""
+    weights = scenario.plan.tick_weights()
+    interval = scenario.plan.interval_seconds
+    k = len(scenario.bounds)
+    zero = np.zeros(runs, np.int64)
+    stable = Arm(zero, zero, np.zeros((runs, k), np.int64))
+    canary = Arm(zero, zero, np.zeros((runs, k), np.int64))
+    stable_history: list[IntArray] = []
+    canary_history: list[IntArray] = []
+    decided_at = {d.name: np.full(runs, -1, np.int64) for d in deciders}
+    totals: list[IntArray] = []
+    canaries: list[IntArray] = []
+    for d in deciders:
+        d.reset(runs)
+    for index, weight in enumerate(weights):
+        start = index * interval
+        mean = scenario.rps * interval * scenario.load(start + interval / 2)
+        total = rng.poisson(mean, runs).astype(np.int64)
+        share = min(max(weight * scenario.canary_share_factor, 0.0), 1.0)
+        n_canary = rng.binomial(total, share).astype(np.int64)
+        n_stable = total - n_canary
+        fail_s, hist_s = _draw(rng, n_stable, scenario.stable, scenario.bounds)
+        fail_c, hist_c = _draw(rng, n_canary, scenario.canary, scenario.bounds)
+        stable = Arm(
+            stable.requests + n_stable, stable.failures + fail_s, stable.cumulative + hist_s
+        )
+        canary = Arm(
+            canary.requests + n_canary, canary.failures + fail_c, canary.cumulative + hist_c
+        )
+        stable_history.append(n_stable)
+        canary_history.append(n_canary)
+        totals.append(stable.requests + canary.requests)
+        canaries.append(canary.requests)
+        tick = Tick(
+            index=index,
+            seconds=start + interval,
+            weights=weights[: index + 1],
+            stable=stable,
+            canary=canary,
+            stable_per_interval=np.stack(stable_history, axis=-1),
+            canary_per_interval=np.stack(canary_history, axis=-1),
+            bounds=scenario.bounds,
+        )
+        for d in deciders:
+            fired = d.look(tick) & (decided_at[d.name] < 0)
+            decided_at[d.name][fired] = index
+    total_at = np.stack(totals, axis=-1)
+    canary_at = np.stack(canaries, axis=-1)
+    last = len(weights) - 1
+    outcomes = {}
+    for name, at in decided_at.items():
+        rolled_back = at >= 0
+        tick_index = np.where(rolled_back, at, last)
+        rows = np.arange(runs)
+        outcomes[name] = Outcome(
+            rolled_back=rolled_back,
+            tick=tick_index,
+            seconds=(tick_index + 1) * interval,
+            total_requests=total_at[rows, tick_index],
+            canary_requests=canary_at[rows, tick_index],
+        )
+    return outcomes

@@ -1,0 +1,115 @@
+"""A controller killed between any two actions, or before or after the status write, and
+started again from the status, moves traffic exactly as an uninterrupted one and decides once."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from collections.abc import Callable
+
+import pytest
+from fake_rollout_cluster import FakeCluster, Killed
+
+from rollout.evidence import Verdict
+
+V2, V3 = "s3://models/iris/v2", "s3://models/iris/v3"
+
+
+def fails_once_at_fifty(cluster: FakeCluster) -> Verdict:
+    """Like real evidence, harm once seen stays seen: the window covers the whole rollout."""
+    return Verdict.FAIL if 50 in cluster.weights[1:] else Verdict.PASS
+
+
+def always_pass(cluster: FakeCluster) -> Verdict:
+    return Verdict.PASS
+
+
+Scenario = Callable[[FakeCluster, int], None]
+"""What people do at tick i of a rollout."""
+
+
+def no_one_acts(cluster: FakeCluster, tick: int) -> None:
+    return None
+
+
+def someone_promotes_then_pauses_and_resumes(cluster: FakeCluster, tick: int) -> None:
+    if tick == 3:
+        cluster.ask("promote")
+    if tick == 20:
+        cluster.ask("pause")
+    if tick == 40:
+        cluster.ask("resume")
+
+
+def a_newer_revision_arrives(cluster: FakeCluster, tick: int) -> None:
+    if tick == 15:
+        cluster.deploy(V3)
+
+
+def someone_aborts(cluster: FakeCluster, tick: int) -> None:
+    if tick == 10:
+        cluster.ask("abort")
+
+
+SCENARIOS: list[tuple[str, Callable[[FakeCluster], Verdict], Scenario]] = [
+    ("promotion", always_pass, no_one_acts),
+    ("rollback", fails_once_at_fifty, no_one_acts),
+    ("manual", always_pass, someone_promotes_then_pauses_and_resumes),
+    ("superseded", always_pass, a_newer_revision_arrives),
+    ("abort", always_pass, someone_aborts),
+]
+
+
+def play(
+    verdict: Callable[[FakeCluster], Verdict], people: Scenario, rng: random.Random | None
+) -> FakeCluster:
+    cluster = FakeCluster(verdict=verdict)
+    cluster.run_until("Stable")
+    cluster.deploy(V2)
+    for tick in range(160):
+        people(cluster, tick)
+        kill_at = None
+        if rng is not None and rng.random() < 0.4:
+            kill_at = rng.randrange(0, 8)
+        # A kill ends this controller; the next reconcile is a fresh one reading the status.
+        with contextlib.suppress(Killed):
+            cluster.reconcile(kill_at=kill_at)
+        cluster.advance(5)
+    return cluster
+
+
+def outcomes(cluster: FakeCluster) -> list[tuple[str, str | None]]:
+    return [(e["storageUri"], e.get("outcome")) for e in cluster.status.get("history", [])]
+
+
+def taken(cluster: FakeCluster) -> list[str]:
+    return [
+        record["action"]
+        for entry in cluster.status.get("history", [])
+        for record in entry.get("actions", [])
+    ]
+
+
+@pytest.mark.parametrize(("name", "verdict", "people"), SCENARIOS, ids=[s[0] for s in SCENARIOS])
+def test_random_kills_never_move_traffic_twice_nor_decide_twice(
+    name: str, verdict: Callable[[FakeCluster], Verdict], people: Scenario
+) -> None:
+    reference = play(verdict, people, None)
+    assert reference.phase in ("Stable", "RolledBack", "Aborted"), reference.phase
+    for seed in range(12):
+        killed = play(verdict, people, random.Random(seed))
+        assert killed.weights == reference.weights, f"seed {seed}"
+        assert outcomes(killed) == outcomes(reference), f"seed {seed}"
+        assert taken(killed) == taken(reference), f"seed {seed}"
+        assert killed.phase == reference.phase, f"seed {seed}"
+        assert len(killed.decisions) <= len(reference.decisions), f"seed {seed}"
+        assert set(killed.decisions) <= set(reference.decisions), f"seed {seed}"
+
+
+def test_the_reference_runs_do_what_their_names_say() -> None:
+    results = {name: play(verdict, people, None) for name, verdict, people in SCENARIOS}
+    assert outcomes(results["promotion"]) == [(V2, "promoted")]
+    assert outcomes(results["rollback"]) == [(V2, "rolled-back")]
+    assert taken(results["manual"]) == ["promote", "pause", "resume"]
+    assert outcomes(results["superseded"]) == [(V2, "superseded"), (V3, "promoted")]
+    assert outcomes(results["abort"]) == [(V2, "aborted")]

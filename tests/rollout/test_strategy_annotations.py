@@ -1,0 +1,373 @@
+"""The strategy read from an ISVC's annotations: defaults, short keys, the analysis YAML, and a
+one-line message naming the annotation for every kind of bad input."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from rollout.annotations import InvalidStrategy, is_managed, parse_strategy
+from rollout.steps import PauseStep, WeightStep
+from rollout.strategy import (
+    InconclusivePolicy,
+    LatencyMethod,
+    MetricsSource,
+    NoDataPolicy,
+    Strategy,
+    TrafficMode,
+)
+
+MINIMAL = {"kcanary.io/strategy": "canary", "kcanary.io/traffic": "gateway-api"}
+
+
+def parsed(**extra: str) -> Strategy:
+    annotations = dict(MINIMAL)
+    annotations.update({f"kcanary.io/{key.replace('_', '-')}": v for key, v in extra.items()})
+    result = parse_strategy(annotations)
+    assert isinstance(result, Strategy), result
+    return result
+
+
+def problem(annotations: dict[str, str]) -> str:
+    result = parse_strategy({**MINIMAL, **annotations})
+    assert isinstance(result, InvalidStrategy), result
+    return result.message
+
+
+def test_defaults_are_the_documented_ones() -> None:
+    strategy = parsed()
+    assert strategy.mode is TrafficMode.GATEWAY_API
+    assert strategy.steps == (WeightStep(10), WeightStep(25), WeightStep(50))
+    assert strategy.interval == timedelta(seconds=30)
+    assert strategy.step_duration == timedelta(minutes=2)
+    assert strategy.progress_deadline == timedelta(minutes=10)
+    assert strategy.alpha == 0.05
+    assert strategy.tolerances.error_rate.absolute == 0.5
+    assert strategy.tolerances.error_rate.relative == 0.2
+    assert strategy.tolerances.latency.method is LatencyMethod.QUANTILES
+    assert strategy.tolerances.latency.quantiles == (0.5, 0.99)
+    assert strategy.tolerances.latency.relative == 0.2
+    assert strategy.slo.error_rate is None and strategy.slo.latency == ()
+    assert strategy.no_data.policy is NoDataPolicy.HOLD
+    assert strategy.no_data.limit == timedelta(minutes=5)
+    assert strategy.on_inconclusive is InconclusivePolicy.PROMOTE
+    assert strategy.metrics.source is MetricsSource.ISTIO
+    assert strategy.uses_primary_copy
+
+
+def test_short_keys_set_their_fields() -> None:
+    strategy = parsed(
+        steps="5,pause,20,pause:10m,60",
+        interval="15s",
+        step_duration="1h30m",
+        metrics="knative",
+        route="iris-vs",
+        hosts="iris.example.com, iris.internal",
+        gateways="istio-system/gw",
+    )
+    assert strategy.steps == (
+        WeightStep(5),
+        PauseStep(),
+        WeightStep(20),
+        PauseStep(timedelta(minutes=10)),
+        WeightStep(60),
+    )
+    assert strategy.weights == (5, 20, 60)
+    assert strategy.interval == timedelta(seconds=15)
+    assert strategy.step_duration == timedelta(hours=1, minutes=30)
+    assert strategy.metrics.source is MetricsSource.KNATIVE
+    assert strategy.traffic.route == "iris-vs"
+    assert strategy.traffic.hosts == ("iris.example.com", "iris.internal")
+    assert strategy.traffic.gateways == ("istio-system/gw",)
+
+
+def test_kserve_mode_has_no_primary_copy() -> None:
+    assert not parsed(traffic="kserve").uses_primary_copy
+
+
+def test_the_analysis_yaml_sets_every_field() -> None:
+    yaml_text = """
+steps: [10, pause, 50, 100]
+interval: 1m
+stepDuration: 5m
+progressDeadline: 15m
+onInconclusive: hold
+alpha: 0.01
+metrics:
+  source: custom
+  queries:
+    requests: 'sum(my_requests_total{pod=~"$workload.*"}) by (pod)'
+    errors: 'sum(my_errors_total{pod=~"$workload.*"}) by (pod)'
+tolerances:
+  errorRate: {absolute: 1, relative: 0.5}
+  latency: {method: stochastic-order, margin: 0.1}
+slo:
+  errorRate: 2
+  latency: [{quantile: 0.99, max: 750ms}]
+noData: {policy: fail, limit: 2m}
+"""
+    strategy = parse_strategy({**MINIMAL, "kcanary.io/analysis": yaml_text})
+    assert isinstance(strategy, Strategy), strategy
+    assert strategy.weights == (10, 50, 100)
+    assert strategy.interval == timedelta(minutes=1)
+    assert strategy.step_duration == timedelta(minutes=5)
+    assert strategy.progress_deadline == timedelta(minutes=15)
+    assert strategy.on_inconclusive is InconclusivePolicy.HOLD
+    assert strategy.alpha == 0.01
+    assert strategy.metrics.source is MetricsSource.CUSTOM
+    assert set(strategy.metrics.queries) == {"requests", "errors"}
+    assert strategy.tolerances.error_rate.absolute == 1
+    assert strategy.tolerances.latency.method is LatencyMethod.STOCHASTIC_ORDER
+    assert strategy.tolerances.latency.margin == 0.1
+    assert strategy.slo.error_rate == 2
+    assert strategy.slo.latency[0].max == timedelta(milliseconds=750)
+    assert strategy.no_data.policy is NoDataPolicy.FAIL
+    assert strategy.no_data.limit == timedelta(minutes=2)
+
+
+def test_a_short_key_equal_to_the_yaml_value_is_fine() -> None:
+    strategy = parse_strategy(
+        {**MINIMAL, "kcanary.io/steps": "10, 50", "kcanary.io/analysis": "steps: [10, 50]"}
+    )
+    assert isinstance(strategy, Strategy)
+    assert strategy.weights == (10, 50)
+
+
+def test_traffic_mode_may_come_from_the_yaml_alone() -> None:
+    strategy = parse_strategy(
+        {"kcanary.io/strategy": "canary", "kcanary.io/analysis": "traffic: {mode: kserve}"}
+    )
+    assert isinstance(strategy, Strategy)
+    assert strategy.mode is TrafficMode.KSERVE
+
+
+def test_managed_means_the_strategy_annotation_is_present() -> None:
+    assert is_managed(MINIMAL)
+    assert not is_managed({"kcanary.io/traffic": "istio"})
+
+
+BAD_INPUTS = [
+    (
+        {"kcanary.io/steps": "10,abc"},
+        'kcanary.io/steps: "10,abc": step 2 "abc" is not a percentage 1-100 or '
+        '"pause"/"pause:DURATION"',
+    ),
+    (
+        {"kcanary.io/steps": "0,50"},
+        'kcanary.io/steps: "0,50": step 1 "0" is not a percentage 1-100 or '
+        '"pause"/"pause:DURATION"',
+    ),
+    (
+        {"kcanary.io/steps": "10,101"},
+        'kcanary.io/steps: "10,101": step 2 "101" is not a percentage 1-100 or '
+        '"pause"/"pause:DURATION"',
+    ),
+    (
+        {"kcanary.io/steps": "50,25"},
+        'kcanary.io/steps: "50,25": step 2 (25) must be greater than the weight before it (50): '
+        "weights strictly increase",
+    ),
+    (
+        {"kcanary.io/steps": "10,10"},
+        'kcanary.io/steps: "10,10": step 2 (10) must be greater than the weight before it (10): '
+        "weights strictly increase",
+    ),
+    (
+        {"kcanary.io/steps": "pause"},
+        'kcanary.io/steps: "pause": needs at least one canary weight, for example 10,25,50',
+    ),
+    (
+        {"kcanary.io/steps": "10,,50"},
+        'kcanary.io/steps: "10,,50": step 2 "" is not a percentage 1-100 or '
+        '"pause"/"pause:DURATION"',
+    ),
+    (
+        {"kcanary.io/steps": "10,pause:soon"},
+        'kcanary.io/steps: "10,pause:soon": step 2 "pause:soon": "soon" is not a duration: use a '
+        "number with a unit, like 30s, 2m, 1h30m or 250ms",
+    ),
+    (
+        {"kcanary.io/steps": "10,pause:0s,50"},
+        'kcanary.io/steps: "10,pause:0s,50": step 2 "pause:0s": a timed pause must be longer '
+        "than 0s",
+    ),
+    (
+        {"kcanary.io/interval": "30"},
+        'kcanary.io/interval: "30": "30" is not a duration: use a number with a unit, like 30s, '
+        "2m, 1h30m or 250ms",
+    ),
+    (
+        {"kcanary.io/interval": "500ms"},
+        'kcanary.io/interval: "500ms": 500ms is too short: use at least 1s',
+    ),
+    (
+        {"kcanary.io/step-duration": "2 minutes"},
+        'kcanary.io/step-duration: "2 minutes": "2 minutes" is not a duration: use a number with '
+        "a unit, like 30s, 2m, 1h30m or 250ms",
+    ),
+    (
+        {"kcanary.io/step-duration": "0s"},
+        'kcanary.io/step-duration: "0s": must be longer than 0s',
+    ),
+    (
+        {"kcanary.io/strategy": "bluegreen"},
+        'kcanary.io/strategy: "bluegreen": must be one of canary',
+    ),
+    (
+        {"kcanary.io/traffic": "linkerd"},
+        'kcanary.io/traffic: "linkerd": must be one of istio | gateway-api | kserve',
+    ),
+    (
+        {"kcanary.io/metrics": "datadog"},
+        'kcanary.io/metrics: "datadog": must be one of istio | knative | kserve | custom',
+    ),
+    (
+        {"kcanary.io/route": " "},
+        'kcanary.io/route: " ": is empty: give the name of the route to adopt',
+    ),
+    (
+        {"kcanary.io/hosts": "a.example.com,"},
+        'kcanary.io/hosts: "a.example.com,": has an empty entry: give names separated by commas, '
+        "like a,b",
+    ),
+    (
+        {"kcanary.io/traffic": "kserve", "kcanary.io/route": "iris-vs"},
+        "kcanary.io/analysis: traffic.route cannot be used with traffic mode kserve",
+    ),
+    (
+        {"kcanary.io/step": "10,50"},
+        "kcanary.io/step: is not a kcanary annotation: did you mean kcanary.io/steps?",
+    ),
+    (
+        {"kcanary.io/steps": "10,50", "kcanary.io/analysis": "steps: [10, pause, 50]"},
+        'kcanary.io/steps: "10,50" conflicts with steps: [10, pause, 50] in kcanary.io/analysis; '
+        "remove one of them",
+    ),
+    (
+        {"kcanary.io/interval": "30s", "kcanary.io/analysis": "interval: 1m"},
+        'kcanary.io/interval: "30s" conflicts with interval: 1m in kcanary.io/analysis; '
+        "remove one of them",
+    ),
+    (
+        {"kcanary.io/metrics": "istio", "kcanary.io/analysis": "metrics: {source: kserve}"},
+        'kcanary.io/metrics: "istio" conflicts with metrics.source: kserve in '
+        "kcanary.io/analysis; remove one of them",
+    ),
+    (
+        {"kcanary.io/analysis": "steps: [10, 50"},
+        "kcanary.io/analysis: is not valid YAML at line 1, column 15: expected ',' or ']', but "
+        "got '<stream end>'",
+    ),
+    (
+        {"kcanary.io/analysis": "- 10\n- 50"},
+        "kcanary.io/analysis: must be a YAML mapping of fields, like 'steps: [10, 50]'",
+    ),
+    (
+        {"kcanary.io/analysis": "alpha: 2"},
+        "kcanary.io/analysis: alpha: Input should be less than 1 (got 2)",
+    ),
+    (
+        {"kcanary.io/analysis": "alpha: 0"},
+        "kcanary.io/analysis: alpha: Input should be greater than 0 (got 0)",
+    ),
+    (
+        {"kcanary.io/analysis": "stepDuraton: 2m"},
+        "kcanary.io/analysis: stepDuraton: unknown field; check its spelling",
+    ),
+    (
+        {"kcanary.io/analysis": "tolerances: {errorRate: {relative: -0.1}}"},
+        "kcanary.io/analysis: tolerances.errorRate.relative: Input should be greater than or "
+        "equal to 0 (got -0.1)",
+    ),
+    (
+        {"kcanary.io/analysis": "tolerances: {latency: {quantiles: [0.5, 99]}}"},
+        "kcanary.io/analysis: tolerances.latency.quantiles: quantile 99.0 must be between 0 and "
+        "1, like 0.99 (got [0.5, 99])",
+    ),
+    (
+        {"kcanary.io/analysis": "tolerances: {latency: {method: fastest}}"},
+        "kcanary.io/analysis: tolerances.latency.method: Input should be 'quantiles' or "
+        "'stochastic-order' (got fastest)",
+    ),
+    (
+        {"kcanary.io/analysis": "slo: {latency: [{quantile: 0.99}]}"},
+        "kcanary.io/analysis: slo.latency.0.max: is required",
+    ),
+    (
+        {"kcanary.io/analysis": "slo: {latency: [{quantile: 0.99, max: fast}]}"},
+        'kcanary.io/analysis: slo.latency.0.max: "fast" is not a duration: use a number with a '
+        "unit, like 30s, 2m, 1h30m or 250ms (got fast)",
+    ),
+    (
+        {"kcanary.io/analysis": "noData: {policy: ignore}"},
+        "kcanary.io/analysis: noData.policy: Input should be 'hold', 'fail' or 'pass' (got ignore)",
+    ),
+    (
+        {"kcanary.io/analysis": "onInconclusive: retry"},
+        "kcanary.io/analysis: onInconclusive: Input should be 'promote', 'hold' or 'rollback' "
+        "(got retry)",
+    ),
+    (
+        {"kcanary.io/analysis": "progressDeadline: 10"},
+        'kcanary.io/analysis: progressDeadline: "10" is not a duration: write it with a unit, like '
+        "30s, 2m or 1h30m (got 10)",
+    ),
+    (
+        {"kcanary.io/analysis": "metrics: {source: custom}"},
+        "kcanary.io/analysis: metrics: source custom needs queries.requests (and errors or "
+        "latencyBuckets) (got {'source': 'custom'})",
+    ),
+    (
+        {"kcanary.io/analysis": "metrics: {queries: {latency: 'x'}}"},
+        "kcanary.io/analysis: metrics: unknown query 'latency': use requests, errors or "
+        "latencyBuckets (got {'queries': {'latency': 'x'}})",
+    ),
+    (
+        {"kcanary.io/analysis": "steps: 7"},
+        "kcanary.io/analysis: steps: steps must be a list like [10, 25, 50] or a string like "
+        '"10,pause,50" (got 7)',
+    ),
+]
+
+
+@pytest.mark.parametrize(("annotations", "message"), BAD_INPUTS)
+def test_bad_input_names_the_annotation_and_what_to_change(
+    annotations: dict[str, str], message: str
+) -> None:
+    assert problem(annotations) == message
+
+
+def test_a_missing_traffic_mode_says_which_values_are_allowed() -> None:
+    result = parse_strategy({"kcanary.io/strategy": "canary"})
+    assert isinstance(result, InvalidStrategy)
+    assert (
+        result.message == "kcanary.io/traffic: is missing: set it to istio, gateway-api or kserve"
+    )
+
+
+def test_a_missing_strategy_annotation_is_not_a_strategy() -> None:
+    result = parse_strategy({"kcanary.io/traffic": "istio"})
+    assert isinstance(result, InvalidStrategy)
+    assert result.key == "kcanary.io/strategy"
+
+
+def test_other_annotations_are_ignored() -> None:
+    strategy = parse_strategy(
+        {**MINIMAL, "kcanary.io/action": "promote", "serving.kserve.io/deploymentMode": "Standard"}
+    )
+    assert isinstance(strategy, Strategy)
+
+
+def test_the_doc_table_lists_every_field_with_its_default() -> None:
+    table = Strategy.to_doc()
+    assert "| `steps` | `kcanary.io/steps` | `10,25,50` |" in table
+    assert "| `interval` | `kcanary.io/interval` | `30s` |" in table
+    assert "| `stepDuration` | `kcanary.io/step-duration` | `2m` |" in table
+    assert "| `progressDeadline` |  | `10m` |" in table
+    assert "| `noData.limit` |  | `5m` |" in table
+    assert "| `alpha` |  | `0.05` |" in table
+    assert "| `onInconclusive` |  | `promote` |" in table
+    assert "| `traffic.mode` | `kcanary.io/traffic` | none |" in table
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    assert all(line.count(" | ") == 3 for line in rows), "a cell contains an unescaped |"

@@ -1,0 +1,134 @@
+"""Model servers show the latency, errors and lifecycle their storageUri asks for."""
+
+from __future__ import annotations
+
+import math
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+from sim.behaviour import parse_storage_uri
+from sim.modelserver import ModelServerHost, ModelServerSpec, PodIdentity
+
+HttpCall = Callable[..., tuple[int, Any]]
+POD = PodIdentity(namespace="models", pod_name="iris-predictor-1", workload="iris-predictor",
+                  service="iris-predictor")  # fmt: skip
+ROW = {"instances": [[6.8, 2.8, 4.8, 1.4]]}
+
+
+def spec(uri: str) -> ModelServerSpec:
+    return ModelServerSpec("iris", behaviour=parse_storage_uri(uri))
+
+
+def test_error_rate_is_honoured_within_binomial_bounds(
+    host: ModelServerHost, http: HttpCall, samples: Callable[..., float]
+) -> None:
+    server = host.launch(spec("sim://iris/v1?p50_ms=0&error_rate=0.2"), POD, seed=3)
+    n = 600
+    codes = [http("POST", f"{server.url}/v1/models/iris:predict", ROW)[0] for _ in range(n)]
+    failures = codes.count(500)
+    assert codes.count(200) + failures == n
+    bound = 4.5 * math.sqrt(n * 0.2 * 0.8)
+    assert abs(failures - n * 0.2) < bound
+    text = server.metrics_text()
+    assert samples(text, "istio_requests_total", response_code="500") == failures
+    assert samples(text, "request_predict_seconds_count") == n
+
+
+def test_error_code_503_is_returned_with_kserves_error_body(
+    host: ModelServerHost, http: HttpCall
+) -> None:
+    server = host.launch(spec("sim://iris/v1?p50_ms=0&error_rate=1&error_code=503"), POD)
+    status, body = http("POST", f"{server.url}/v1/models/iris:predict", ROW)
+    assert status == 503 and "error" in body
+
+
+def test_server_is_not_ready_until_its_startup_delay_passed(
+    host: ModelServerHost, http: HttpCall, eventually: Callable[..., None]
+) -> None:
+    server = host.launch(spec("sim://iris/v1?p50_ms=0&startup_s=0.5"), POD)
+    assert not server.ready
+    assert http("GET", f"{server.url}/")[0] == 200  # alive while starting
+    assert http("GET", f"{server.url}/v2/health/ready")[0] == 503
+    assert http("POST", f"{server.url}/v1/models/iris:predict", ROW) == (
+        503,
+        {"error": "Model with name iris is not ready."},
+    )
+    eventually(lambda: server.ready, 5)
+    assert http("POST", f"{server.url}/v1/models/iris:predict", ROW)[0] == 200
+
+
+def test_never_ready_server_stays_not_ready(host: ModelServerHost, http: HttpCall) -> None:
+    server = host.launch(spec("sim://iris/v1?never_ready=1"), POD)
+    assert not server.ready
+    assert http("GET", f"{server.url}/v1/models/iris")[0] == 503
+
+
+def _refused(url: str) -> bool:
+    try:
+        urllib.request.urlopen(url, timeout=2).close()
+    except urllib.error.URLError as error:
+        return isinstance(error.reason, ConnectionRefusedError)
+    return False
+
+
+def test_crashing_server_goes_down_and_returns_with_fresh_counters(
+    host: ModelServerHost,
+    http: HttpCall,
+    samples: Callable[..., float],
+    eventually: Callable[..., None],
+) -> None:
+    server = host.launch(spec("sim://iris/v1?p50_ms=0&crash_after_s=0.6&restart_s=0.3"), POD)
+    for _ in range(5):
+        assert http("POST", f"{server.url}/v1/models/iris:predict", ROW)[0] == 200
+    assert samples(server.metrics_text(), "istio_requests_total") == 5
+    eventually(lambda: _refused(server.url + "/"), 5)
+    assert not server.ready
+    eventually(lambda: server.restarts >= 1 and server.ready, 5)
+    assert samples(server.metrics_text(), "istio_requests_total") == 0
+    assert samples(server.metrics_text(), "request_predict_seconds_count") == 0
+    port = server.port
+    assert http("POST", f"{server.url}/v1/models/iris:predict", ROW)[0] == 200
+    assert server.port == port
+
+
+def test_restart_keeps_the_port_and_resets_counters(
+    host: ModelServerHost, http: HttpCall, samples: Callable[..., float]
+) -> None:
+    server = host.launch(spec("sim://iris/v1?p50_ms=0"), POD)
+    http("POST", f"{server.url}/v1/models/iris:predict", ROW)
+    port = server.port
+    host.restart(server)
+    assert server.port == port and server.restarts == 1
+    assert samples(server.metrics_text(), "request_predict_seconds_count") == 0
+    assert http("POST", f"{server.url}/v1/models/iris:predict", ROW)[0] == 200
+
+
+def test_deleted_server_frees_its_port(host: ModelServerHost) -> None:
+    server = host.launch(spec("sim://iris/v1"), POD)
+    host.delete(server)
+    assert _refused(server.url + "/")
+    assert server not in host.servers
+
+
+def test_serverless_pod_exports_queue_proxy_series(
+    host: ModelServerHost, http: HttpCall, samples: Callable[..., float]
+) -> None:
+    from sim.modelserver import KnativeRevision
+
+    pod = PodIdentity(
+        namespace="models",
+        pod_name="iris-predictor-00002-deployment-5c7f",
+        workload="iris-predictor-00002-deployment",
+        service="iris-predictor-00002",
+        knative=KnativeRevision("iris-predictor", "iris-predictor", "iris-predictor-00002"),
+    )
+    server = host.launch(spec("sim://iris/v2?p50_ms=0&error_rate=1"), pod)
+    http("POST", f"{server.url}/v1/models/iris:predict", ROW)
+    text = server.metrics_text()
+    labels = {"revision_name": "iris-predictor-00002", "response_code_class": "5xx"}
+    assert samples(text, "revision_app_request_count", **labels) == 1
+    assert samples(text, "revision_app_request_latencies_bucket", le="+Inf", **labels) == 1
+    assert samples(text, "istio_requests_total", reporter="destination",
+                   destination_workload="iris-predictor-00002-deployment") == 1  # fmt: skip
