@@ -23,8 +23,8 @@ class CheckArrays:
     role: Role
     metric: NDArray[np.str_]  # what was measured, e.g. "error_rate" or "slower_than_0.1s"
     verdict: NDArray[np.int64]  # codes from verdict.CODE_OF
-    stable: FloatArray  # stable's estimate (a rate or a probability)
-    canary: FloatArray
+    stable: FloatArray  # stable's estimate (sample-ratio check: the canary's expected share)
+    canary: FloatArray  # the canary's estimate (sample-ratio check: its realised share)
     effect: FloatArray  # canary minus stable (the SLO check: canary minus the limit)
     lower: FloatArray  # the effect's anytime confidence interval
     upper: FloatArray

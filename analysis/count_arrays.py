@@ -7,6 +7,7 @@ vectorised statistics, so what the benchmark measures is what the controller run
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,4 +53,4 @@ def common_edges(stable: CountArrays, canary: CountArrays) -> tuple[float, ...]:
     if stable.upper_bounds is None or canary.upper_bounds is None:
         return ()
     shared = set(stable.upper_bounds) & set(canary.upper_bounds)
-    return tuple(sorted(edge for edge in shared if np.isfinite(edge)))
+    return tuple(sorted(edge for edge in shared if math.isfinite(edge)))

@@ -14,6 +14,7 @@ data (a failed query, or a revision that served nothing yet) the no-data policy 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,17 +28,11 @@ from analysis.error_rate import error_rate_checks
 from analysis.evidence import AnalysisResult, CheckEvidence
 from analysis.latency import latency_checks
 from analysis.no_data import no_data_verdict
+from analysis.query_result import NoData
 from analysis.sample_ratio import sample_ratio_check
 from analysis.settings import AnalysisSettings, NoDataPolicy
 from analysis.slo import slo_checks, untestable_latency_limit
 from analysis.verdict import CODE_OF, VERDICT_OF, Role, Verdict
-
-
-@dataclass(frozen=True)
-class NoData:
-    """A revision's counts could not be had; `reason` says why (query failed, empty result)."""
-
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -142,10 +137,13 @@ def _without_data(
         CheckEvidence.no_data(name, role, reason) for name, role in _check_names(settings)
     )
     policy = settings.no_data.policy.value
-    if verdict is Verdict.NO_DATA:
+    limit = settings.no_data.limit_seconds
+    if verdict is Verdict.NO_DATA and math.isinf(limit):
+        message = f"no data ({reason}); holding"
+    elif verdict is Verdict.NO_DATA:
         message = (
             f"no data for {seconds_without_data:.0f}s ({reason}); holding "
-            f"(fails after {settings.no_data.limit_seconds:.0f}s)"
+            f"(fails after {limit:.0f}s)"
         )
     elif settings.no_data.policy is NoDataPolicy.HOLD:
         message = (
@@ -178,6 +176,10 @@ def evaluate(
             if isinstance(counts, NoData)
         ]
         return _without_data(settings, "; ".join(reasons), seconds_without_data)
+    for side, counts in (("stable", stable), ("canary", canary)):
+        problem = _inconsistency(counts)
+        if problem:
+            return _without_data(settings, f"{side}: {problem}", seconds_without_data)
     empty = [side for side, c in (("stable", stable), ("canary", canary)) if c.requests <= 0]
     if empty:
         reason = " and ".join(empty) + " served no requests yet"
@@ -196,6 +198,24 @@ def evaluate(
     return AnalysisResult(
         verdict=verdict, checks=evidence, message=_summary(verdict, evidence, settings, canary)
     )
+
+
+def _inconsistency(counts: RevisionCounts) -> str | None:
+    """Why these counts cannot be judged (they are then treated as missing), or None."""
+    if counts.requests < 0 or (counts.failures is not None and counts.failures < 0):
+        return f"negative counts (requests {counts.requests}, failures {counts.failures})"
+    if counts.failures is not None and counts.failures > counts.requests:
+        return f"more failures ({counts.failures}) than requests ({counts.requests})"
+    latency = counts.latency
+    if latency is not None:
+        if len(latency.upper_bounds) != len(latency.cumulative) or not latency.cumulative:
+            return "latency histogram bounds and counts differ in length"
+        if latency.upper_bounds[-1] != float("inf"):
+            return "latency histogram has no +Inf bucket"
+        steps = zip(latency.cumulative, latency.cumulative[1:], strict=False)
+        if latency.cumulative[0] < 0 or any(b < a for a, b in steps):
+            return "latency histogram counts are not cumulative"
+    return None
 
 
 def _summary(

@@ -35,6 +35,7 @@ from analysis.verdict import CODE_OF, Role, Verdict
 
 
 def _at(values: NDArray[np.float64], index: NDArray[np.int64]) -> NDArray[np.float64]:
+    """`values[..., index]` with one edge index per rollout (values have the edge axis last)."""
     return np.asarray(
         np.take_along_axis(values, index[..., None], axis=-1)[..., 0], dtype=np.float64
     )
@@ -54,11 +55,14 @@ def latency_checks(
         return []
     tolerance = settings.latency
     harm_alpha = settings.rollback_alpha
+    assert canary.cumulative is not None and stable.cumulative is not None  # edges exist
+    # The histogram's own total is the trial count: a request counter scraped a moment apart
+    # from the buckets must not turn into phantom fast or slow requests.
     test: MarginTest = margin_test(
         canary_bad=canary.slower_than(edges),
-        canary_n=np.asarray(canary.requests)[..., None],
+        canary_n=canary.cumulative[..., -1:],
         stable_bad=stable.slower_than(edges),
-        stable_n=np.asarray(stable.requests)[..., None],
+        stable_n=stable.cumulative[..., -1:],
         tolerance=tolerance,
         alpha=harm_alpha,
     )
@@ -66,6 +70,9 @@ def latency_checks(
     log_harm = np.logaddexp.reduce(test.log_e_harm, axis=-1) - np.log(count)
     log_ni = np.min(test.log_e_noninferior, axis=-1)
     allowed = f"max({tolerance.absolute:.3g}, {tolerance.relative:.3g} x stable)"
+    per_edge = np.stack(
+        np.broadcast_arrays(test.stable_rate, test.canary_rate, test.effect, test.lower, test.upper)
+    )
 
     def cut(
         name: str, role: Role, index: NDArray[np.int64], log_e: NDArray[np.float64]
@@ -73,16 +80,17 @@ def latency_checks(
         rolls_back = role.rolls_back
         alpha = harm_alpha if rolls_back else settings.alpha
         hit = CODE_OF[Verdict.FAIL] if rolls_back else CODE_OF[Verdict.PASS]
+        stable_rate, canary_rate, effect, lower, upper = _at(per_edge, index[None])
         return CheckArrays(
             name=name,
             role=role,
             metric=_metric_names(edges, index),
             verdict=np.where(decided(log_e, alpha), hit, CODE_OF[Verdict.INCONCLUSIVE]),
-            stable=_at(test.stable_rate, index),
-            canary=_at(test.canary_rate, index),
-            effect=_at(test.effect, index),
-            lower=_at(test.lower, index),
-            upper=_at(test.upper, index),
+            stable=stable_rate,
+            canary=canary_rate,
+            effect=effect,
+            lower=lower,
+            upper=upper,
             log_evalue=np.asarray(log_e, dtype=np.float64),
             alpha=alpha,
             stable_requests=np.asarray(stable.requests),

@@ -65,7 +65,8 @@ def margin_test(
     tolerance: Tolerance,
     alpha: float,
 ) -> MarginTest:
-    """Test both questions on cumulative counts; `alpha` only sizes the reported interval."""
+    """Test both questions on cumulative counts; `alpha` only sizes the reported interval,
+    whose lower end clears the absolute tolerance exactly when harm's absolute half does."""
     xc = np.asarray(canary_bad, dtype=np.float64)
     nc = np.asarray(canary_n, dtype=np.float64)
     xs = np.asarray(stable_bad, dtype=np.float64)
@@ -91,7 +92,8 @@ def margin_test(
     log_ni = np.logaddexp.reduce(logs[1], axis=0) - np.log(len(halves))
     zero = np.zeros_like(log_harm)
     effect = pc - ps
-    half_width = normal_mixture.radius(vc + vs, taus[1], alpha)
+    # One-sided bounds at `alpha` each, from the same mixture as the checks (see evalue_radius).
+    half_width = normal_mixture.evalue_radius(vc + vs, taus, alpha)
     return MarginTest(
         stable_rate=ps,
         canary_rate=pc,

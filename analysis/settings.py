@@ -26,8 +26,10 @@ class Tolerance:
     than stable, nor more than 0.5 percentage points more"). Histogram buckets cannot resolve a
     quantile inside one bucket (Istio's edges are 2 to 2.5 times apart), so a tolerance stated as
     "+20% on p50" could not be tested exactly; a margin on exceedance probabilities at the edges
-    can. Under the default lognormal (sigma 0.3) it is stricter than "+20% on every quantile":
-    it flags a median shift of about +8% and a p99 shift of about +5%.
+    can. It is stricter than "+20% on every quantile": for a lognormal with sigma 0.3 (the
+    benchmark's default) its boundary is a median shift of about +8% (50% -> 60% of requests
+    slower than the median's edge) and a p99 shift of about +5% (1.0% -> 1.5% slower than the
+    p99's edge), by the lognormal's CDF.
     """
 
     absolute: float = 0.005

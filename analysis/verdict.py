@@ -4,6 +4,11 @@
 question a check answers, because the overall verdict combines them differently: any harm or
 guardrail failure rolls back, promotion needs every non-inferiority check to pass, and a
 sample-ratio mismatch only holds the rollout.
+
+Which verdicts each role gives: a harm check is Fail (evidence of harm) or Inconclusive (none
+yet); a non-inferiority check Pass or Inconclusive; a guardrail Fail, Pass (the canary's upper
+bound is below the limit) or Inconclusive; the sample-ratio check Fail or Pass. Every check is
+NoData when its data is missing.
 """
 
 from __future__ import annotations

@@ -5,21 +5,23 @@ counts and rolls back at the first Fail, including a Fail from the no-data polic
 revision has served nothing for longer than its limit. `OracleSprt` knows the true error rates:
 Wald's SPRT of the canary's failures, true rate against the tolerance boundary, is the test no
 other with the same error rates beats on expected sample size, so it is the yardstick for
-requests-to-detection.
+requests-to-detection. `TrueEffectOracle` extends it to latency (requests slower than a bucket
+edge are bad events too) and to good canaries (the SPRT that shows them within the tolerance).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 from analysis.count_arrays import CountArrays
 from analysis.evaluate import judge
-from analysis.settings import AnalysisSettings
+from analysis.settings import AnalysisSettings, Tolerance
 from analysis.verdict import CODE_OF, Verdict
-from bench.simulator import Arm, Tick
+from bench.simulator import Arm, Behaviour, Tick
 
 
 def _count_arrays(arm: Arm, bounds: tuple[float, ...]) -> CountArrays:
@@ -34,9 +36,16 @@ class KcanaryDecider:
     def __init__(self, settings: AnalysisSettings) -> None:
         self.settings = settings
         self._last_data_seconds = np.zeros(0)
+        # The overall verdict code of the latest look, per run: a benchmark reads the
+        # inconclusive rate (promoted without a Pass) and sample-ratio holds from it.
+        self.last_overall: NDArray[np.int64] = np.zeros(0, np.int64)
+        # The first look with an overall Pass (-1: none yet): when an early promotion could be.
+        self.first_pass_tick: NDArray[np.int64] = np.zeros(0, np.int64)
 
     def reset(self, runs: int) -> None:
         self._last_data_seconds = np.zeros(runs)
+        self.last_overall = np.zeros(runs, np.int64)
+        self.first_pass_tick = np.full(runs, -1, np.int64)
 
     def look(self, tick: Tick) -> NDArray[np.bool_]:
         split = (
@@ -50,6 +59,9 @@ class KcanaryDecider:
             _count_arrays(tick.canary, tick.bounds),
             split,
         )
+        self.last_overall = overall
+        passed_now = (overall == CODE_OF[Verdict.PASS]) & (self.first_pass_tick < 0)
+        self.first_pass_tick = np.where(passed_now, tick.index, self.first_pass_tick)
         no_data = overall == CODE_OF[Verdict.NO_DATA]
         self._last_data_seconds = np.where(no_data, self._last_data_seconds, tick.seconds)
         # The no-data policy with its limit, as `analysis.no_data` applies it (hold by default).
@@ -79,3 +91,103 @@ class OracleSprt:
         failures = tick.canary.failures
         llr = failures * self.log_fail + (tick.canary.requests - failures) * self.log_pass
         return np.asarray(llr >= self.threshold)
+
+
+def _kl_bernoulli(p: float, q: float) -> float:
+    """KL(Bernoulli(p) || Bernoulli(q)): the evidence per request for p against q."""
+    total = 0.0
+    if p > 0:
+        total += p * math.log(p / q)
+    if p < 1:
+        total += (1 - p) * math.log((1 - p) / (1 - q))
+    return total
+
+
+@dataclass(frozen=True)
+class BadEvent:
+    """A per-request event counted from the canary's counts: a failure (`edge` None) or a
+    latency above `bounds[edge]`, with its true probability and the tolerance's boundary."""
+
+    edge: int | None
+    canary_probability: float
+    boundary: float
+
+    def count(self, arm: Arm) -> NDArray[np.int64]:
+        if self.edge is None:
+            return arm.failures
+        return np.asarray(arm.requests - arm.cumulative[:, self.edge], np.int64)
+
+    def log_likelihood_ratio(self, arm: Arm) -> NDArray[np.float64]:
+        """log of P(counts | true probability) / P(counts | boundary)."""
+        p, q = self.canary_probability, self.boundary
+        bad = self.count(arm)
+        good = arm.requests - bad
+        per_bad = math.log(p / q) if p > 0 else -math.inf
+        per_good = math.log((1 - p) / (1 - q)) if p < 1 else -math.inf
+        with np.errstate(invalid="ignore"):
+            llr = np.where(bad > 0, bad * per_bad, 0.0) + np.where(good > 0, good * per_good, 0.0)
+        return np.asarray(llr, np.float64)
+
+
+def bad_events(
+    stable: Behaviour,
+    canary: Behaviour,
+    bounds: tuple[float, ...],
+    errors: Tolerance,
+    latency: Tolerance,
+) -> list[BadEvent]:
+    """Every event kcanary's tolerance speaks of, whose boundary is below certainty."""
+    events = []
+    boundary = stable.error_rate + max(errors.absolute, errors.relative * stable.error_rate)
+    if boundary < 1:
+        events.append(BadEvent(None, canary.error_rate, boundary))
+    edges = np.array(bounds[:-1])
+    slower_stable = 1 - stable.latency.cdf(edges)
+    slower_canary = 1 - canary.latency.cdf(edges)
+    for edge, (p_s, p_c) in enumerate(zip(slower_stable, slower_canary, strict=True)):
+        edge_boundary = float(p_s) + max(latency.absolute, latency.relative * float(p_s))
+        if edge_boundary < 1:
+            events.append(BadEvent(edge, float(p_c), edge_boundary))
+    return events
+
+
+class TrueEffectOracle:
+    """Wald's SPRT with the true effect known: the lower bound on time to a decision.
+
+    On a harmful canary it tests the one bad event with the most evidence per request (true
+    probability against the tolerance boundary) and rolls back when the likelihood ratio
+    reaches 1/`rollback_alpha`. On a canary within the tolerance it shows every event below its
+    boundary, each at `alpha` (all must pass, as kcanary's non-inferiority checks must);
+    `first_pass_tick` records when. A canary exactly at a boundary gives it nothing to decide.
+    """
+
+    name = "oracle-sprt"
+
+    def __init__(self, events: list[BadEvent], *, alpha: float, rollback_alpha: float) -> None:
+        harmful = [e for e in events if e.canary_probability > e.boundary]
+        self._harm = max(
+            harmful, key=lambda e: _kl_bernoulli(e.canary_probability, e.boundary), default=None
+        )
+        self._within = [e for e in events if e.canary_probability < e.boundary]
+        self._decides_pass = self._harm is None and len(self._within) == len(events)
+        self._rollback_threshold = math.log(1 / rollback_alpha)
+        self._pass_threshold = math.log(1 / alpha)
+        self._shown = np.zeros((0, 0), bool)
+        self.first_pass_tick: NDArray[np.int64] = np.zeros(0, np.int64)
+
+    def reset(self, runs: int) -> None:
+        self._shown = np.zeros((runs, len(self._within)), bool)
+        self.first_pass_tick = np.full(runs, -1, np.int64)
+
+    def look(self, tick: Tick) -> NDArray[np.bool_]:
+        runs = tick.canary.requests.shape[0]
+        if self._harm is not None:
+            llr = self._harm.log_likelihood_ratio(tick.canary)
+            return np.asarray(llr >= self._rollback_threshold)
+        if self._decides_pass:
+            for column, event in enumerate(self._within):
+                llr = event.log_likelihood_ratio(tick.canary)
+                self._shown[:, column] |= llr >= self._pass_threshold
+            passed = self._shown.all(axis=1) & (self.first_pass_tick < 0)
+            self.first_pass_tick = np.where(passed, tick.index, self.first_pass_tick)
+        return np.zeros(runs, bool)

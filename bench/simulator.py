@@ -5,14 +5,20 @@ No clock and no sleeping: each analysis interval, every simulated rollout draws 
 (binomial at each revision's error rate) and latency bucket counts (multinomial over the
 histogram's buckets, from a lognormal with an optional slow tail), and adds them to cumulative
 per-revision counts, exactly the integers the Prometheus source hands to the analysis. All
-rollouts of a scenario advance together as numpy arrays, so a thousand rollouts of twelve ticks
-take well under a second.
+rollouts of a scenario advance together as numpy arrays: a thousand rollouts of twelve ticks,
+judged by kcanary at every tick, take about half a second of CPU.
+
+Scenarios change the load over time (`Scenario.load`, with `Scenario.stress` making both
+revisions fail more and slow down when the load rises, as a diurnal peak does), skew the split
+(`Scenario.canary_share_factor`), and restart pods (`Scenario.restarts`): the analysis sees
+reset-corrected counts, which lose what a pod served after its last scrape. The counts a
+decider sees are those observed ones; `Outcome.canary_served` keeps the true traffic, from
+which a benchmark computes the harm done (blast radius).
 
 A `Decider` looks at every tick and says where it rolls back; kcanary's own decider calls
-`analysis.evaluate.judge`, the code the controller runs. Baselines (Flagger-, Argo- or
-Kayenta-style) and other scenarios (diurnal load, a skewed split) plug in through `Decider`,
-`Scenario.load` and `Scenario.canary_share_factor`. A rollout that no decider rolled back by
-the end of the last step is promoted (DESIGN.md: promote unless harm was found).
+`analysis.evaluate.judge`, the code the controller runs, and the baselines in
+`bench.threshold_deciders` and `bench.kayenta` read the same ticks. A rollout that no decider
+rolled back by the end of the last step is promoted (DESIGN.md: promote unless harm was found).
 """
 
 from __future__ import annotations
@@ -123,6 +129,26 @@ def constant_load(_seconds: float) -> float:
 
 
 @dataclass(frozen=True)
+class PodRestarts:
+    """Pods restarting during the rollout. A restart resets the pod's counters; Prometheus'
+    reset handling keeps everything up to the pod's last scrape, and what it served between
+    that scrape and the restart is lost to the analysis (though users were served)."""
+
+    canary_probability: float = 0.2  # chance, per interval, that one canary pod restarts
+    stable_probability: float = 0.05
+    pods: int = 2  # per revision; a restart loses only that pod's share of the traffic
+    scrape_seconds: float = 15.0
+
+    def lost_fraction(
+        self, rng: np.random.Generator, probability: float, runs: int, interval: float
+    ) -> NDArray[np.float64]:
+        """Per run, the fraction of this interval's requests that the analysis never sees."""
+        restarted = rng.random(runs) < probability
+        since_scrape = rng.random(runs) * min(self.scrape_seconds, interval)
+        return np.where(restarted, since_scrape / interval / self.pods, 0.0)
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     rps: float
@@ -132,6 +158,19 @@ class Scenario:
     load: Callable[[float], float] = constant_load  # multiplier of `rps` at a time in seconds
     canary_share_factor: float = 1.0  # a skewed router: realised share = weight x this
     bounds: tuple[float, ...] = ISTIO_BOUNDS_S
+    # Under load L both revisions' error rates and latencies scale by L ** stress (0: no effect).
+    stress: float = 0.0
+    restarts: PodRestarts | None = None
+
+    def under_load(self, behaviour: Behaviour, load: float) -> Behaviour:
+        """How a revision serves when the load is `load` times the mean."""
+        if self.stress == 0.0:
+            return behaviour
+        factor = max(load, 1e-9) ** self.stress
+        return Behaviour(
+            error_rate=min(behaviour.error_rate * factor, 1.0),
+            latency=replace(behaviour.latency, p50_s=behaviour.latency.p50_s * factor),
+        )
 
 
 @dataclass(frozen=True)
@@ -156,6 +195,8 @@ class Tick:
     stable_per_interval: IntArray  # (R, index + 1) requests in each interval so far
     canary_per_interval: IntArray
     bounds: tuple[float, ...]
+    stable_increment: Arm  # what this interval added (as observed)
+    canary_increment: Arm
 
 
 class Decider(Protocol):
@@ -177,8 +218,9 @@ class Outcome:
     rolled_back: NDArray[np.bool_]
     tick: IntArray  # the deciding tick; the last tick for promoted runs
     seconds: NDArray[np.float64]
-    total_requests: IntArray  # both revisions, up to the decision
-    canary_requests: IntArray
+    total_requests: IntArray  # both revisions, up to the decision (as observed)
+    canary_requests: IntArray  # as observed
+    canary_served: IntArray  # the canary's true requests up to the decision (none lost)
 
     @property
     def runs(self) -> int:
@@ -186,11 +228,31 @@ class Outcome:
 
 
 def _draw(
-    rng: np.random.Generator, n: IntArray, behaviour: Behaviour, bounds: tuple[float, ...]
-) -> tuple[IntArray, IntArray]:
-    failures = rng.binomial(n, behaviour.error_rate)
-    buckets = rng.multinomial(n, behaviour.latency.bucket_probabilities(bounds))
-    return np.asarray(failures, np.int64), np.asarray(np.cumsum(buckets, axis=-1), np.int64)
+    rng: np.random.Generator,
+    n: IntArray,
+    behaviour: Behaviour,
+    bounds: tuple[float, ...],
+    lost: NDArray[np.float64] | None,
+) -> Arm:
+    """One interval's observed increments for one revision: failures and latency are drawn
+    independently, then thinned by the fraction `lost` to a restart (failures capped by the
+    requests left, a rare case when nearly all requests fail)."""
+    failures = np.asarray(rng.binomial(n, behaviour.error_rate), np.int64)
+    buckets = np.asarray(rng.multinomial(n, behaviour.latency.bucket_probabilities(bounds)))
+    if lost is not None:
+        buckets = buckets - rng.binomial(buckets, lost[:, None])
+        failures = failures - rng.binomial(failures, lost)
+    buckets = np.asarray(buckets, np.int64)
+    requests = buckets.sum(axis=-1)
+    return Arm(requests, np.minimum(failures, requests), np.cumsum(buckets, axis=-1))
+
+
+def _plus(total: Arm, increment: Arm) -> Arm:
+    return Arm(
+        total.requests + increment.requests,
+        total.failures + increment.failures,
+        total.cumulative + increment.cumulative,
+    )
 
 
 def simulate(
@@ -208,27 +270,36 @@ def simulate(
     decided_at = {d.name: np.full(runs, -1, np.int64) for d in deciders}
     totals: list[IntArray] = []
     canaries: list[IntArray] = []
+    served: list[IntArray] = []
+    served_so_far = zero
+    restarts = scenario.restarts
     for d in deciders:
         d.reset(runs)
     for index, weight in enumerate(weights):
         start = index * interval
-        mean = scenario.rps * interval * scenario.load(start + interval / 2)
-        total = rng.poisson(mean, runs).astype(np.int64)
+        load = scenario.load(start + interval / 2)
+        total = rng.poisson(scenario.rps * interval * load, runs).astype(np.int64)
         share = min(max(weight * scenario.canary_share_factor, 0.0), 1.0)
         n_canary = rng.binomial(total, share).astype(np.int64)
         n_stable = total - n_canary
-        fail_s, hist_s = _draw(rng, n_stable, scenario.stable, scenario.bounds)
-        fail_c, hist_c = _draw(rng, n_canary, scenario.canary, scenario.bounds)
-        stable = Arm(
-            stable.requests + n_stable, stable.failures + fail_s, stable.cumulative + hist_s
+        lost_s = lost_c = None
+        if restarts is not None:
+            lost_s = restarts.lost_fraction(rng, restarts.stable_probability, runs, interval)
+            lost_c = restarts.lost_fraction(rng, restarts.canary_probability, runs, interval)
+        add_s = _draw(
+            rng, n_stable, scenario.under_load(scenario.stable, load), scenario.bounds, lost_s
         )
-        canary = Arm(
-            canary.requests + n_canary, canary.failures + fail_c, canary.cumulative + hist_c
+        add_c = _draw(
+            rng, n_canary, scenario.under_load(scenario.canary, load), scenario.bounds, lost_c
         )
-        stable_history.append(n_stable)
-        canary_history.append(n_canary)
+        stable = _plus(stable, add_s)
+        canary = _plus(canary, add_c)
+        served_so_far = served_so_far + n_canary
+        stable_history.append(add_s.requests)
+        canary_history.append(add_c.requests)
         totals.append(stable.requests + canary.requests)
         canaries.append(canary.requests)
+        served.append(served_so_far)
         tick = Tick(
             index=index,
             seconds=start + interval,
@@ -238,23 +309,27 @@ def simulate(
             stable_per_interval=np.stack(stable_history, axis=-1),
             canary_per_interval=np.stack(canary_history, axis=-1),
             bounds=scenario.bounds,
+            stable_increment=add_s,
+            canary_increment=add_c,
         )
         for d in deciders:
             fired = d.look(tick) & (decided_at[d.name] < 0)
             decided_at[d.name][fired] = index
     total_at = np.stack(totals, axis=-1)
     canary_at = np.stack(canaries, axis=-1)
+    served_at = np.stack(served, axis=-1)
     last = len(weights) - 1
     outcomes = {}
+    rows = np.arange(runs)
     for name, at in decided_at.items():
         rolled_back = at >= 0
         tick_index = np.where(rolled_back, at, last)
-        rows = np.arange(runs)
         outcomes[name] = Outcome(
             rolled_back=rolled_back,
             tick=tick_index,
             seconds=(tick_index + 1) * interval,
             total_requests=total_at[rows, tick_index],
             canary_requests=canary_at[rows, tick_index],
+            canary_served=served_at[rows, tick_index],
         )
     return outcomes

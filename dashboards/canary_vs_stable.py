@@ -19,7 +19,7 @@ from grafana_foundation_sdk.models.common import BigValueTextMode
 
 from dashboards import variables
 from dashboards.annotations import decision_annotations
-from dashboards.panels import Query, row, stat_panel, time_series, with_weight_overlay
+from dashboards.panels import Query, row, stat_panel, time_series
 from dashboards.sources import SOURCES, MetricSource
 
 TITLE = "kcanary / Canary vs stable"
@@ -33,15 +33,13 @@ Panel = cogbuilder.Builder[dashboard_models.Panel]
 
 def _source_panels(source: MetricSource) -> list[Panel]:
     panels: list[Panel] = [
-        with_weight_overlay(
-            time_series(
-                "Request rate",
-                f"{source.description} Dashed: the canary weight kcanary set (right axis).",
-                [Query(side.request_rate(), side.legend) for side in source.sides],
-                unit="reqps",
-                width=8,
-            ),
-            WEIGHT,
+        time_series(
+            "Request rate",
+            f"{source.description} Dashed: the canary weight kcanary set (right axis).",
+            [Query(side.request_rate(), side.legend) for side in source.sides],
+            unit="reqps",
+            width=8,
+            weight_overlay=WEIGHT,
         )
     ]
     error_queries = [
@@ -62,16 +60,14 @@ def _source_panels(source: MetricSource) -> list[Panel]:
     share = source.canary_share()
     if share is not None:
         panels.append(
-            with_weight_overlay(
-                time_series(
-                    "Canary share of requests vs weight",
-                    "The canary's percentage of requests against the weight kcanary set; a "
-                    "lasting gap is a sample-ratio mismatch.",
-                    [Query(share, "canary share %")],
-                    unit="percent",
-                    width=8,
-                ),
-                WEIGHT,
+            time_series(
+                "Canary share of requests vs weight",
+                "The canary's percentage of requests against the weight kcanary set; a "
+                "lasting gap is a sample-ratio mismatch.",
+                [Query(share, "canary share %")],
+                unit="percent",
+                width=8,
+                weight_overlay=WEIGHT,
             )
         )
     for quantile in QUANTILES:

@@ -133,10 +133,7 @@ def expected_files(root: Path) -> dict[Path, str]:
     return files
 
 
-def stale_files(root: Path) -> list[Path]:
-    """Generated files that are missing or differ from what the generator writes now, plus
-    dashboard JSON files that no dashboard generates any more."""
-    expected = expected_files(root)
+def _stale(root: Path, expected: dict[Path, str]) -> list[Path]:
     stale = [
         path
         for path, text in expected.items()
@@ -148,11 +145,17 @@ def stale_files(root: Path) -> list[Path]:
     return stale
 
 
+def stale_files(root: Path) -> list[Path]:
+    """Generated files that are missing or differ from what the generator writes now, plus
+    dashboard JSON files that no dashboard generates any more."""
+    return _stale(root, expected_files(root))
+
+
 def write(root: Path) -> list[Path]:
     """Write every generated file; remove dashboard JSON that nothing generates. Returns what
     changed."""
-    changed = stale_files(root)
     expected = expected_files(root)
+    changed = _stale(root, expected)
     for path in changed:
         if path in expected:
             path.parent.mkdir(parents=True, exist_ok=True)

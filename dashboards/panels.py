@@ -73,8 +73,15 @@ def time_series(
     width: int = 12,
     height: int = 8,
     stepped: bool = False,
+    weight_overlay: str | None = None,
 ) -> timeseries.Panel:
-    """A time series panel; `stepped` draws values that change in steps (weights, phases)."""
+    """A time series panel; `stepped` draws values that change in steps (weights, phases).
+
+    `weight_overlay` is a query for the canary weight, drawn dashed on a right-hand 0-100 % axis
+    so that traffic shifts line up with what they did to the other series.
+    """
+    if weight_overlay is not None:
+        queries = [*queries, Query(weight_overlay, WEIGHT_SERIES)]
     panel = (
         timeseries.Panel()
         .title(title)
@@ -96,34 +103,22 @@ def time_series(
     )
     if stepped:
         panel = panel.line_interpolation(common.LineInterpolation.STEP_AFTER)
+    if weight_overlay is not None:
+        panel = panel.override_by_name(
+            WEIGHT_SERIES,
+            [
+                dashboard_models.DynamicConfigValue("unit", "percent"),
+                dashboard_models.DynamicConfigValue("min", 0),
+                dashboard_models.DynamicConfigValue("max", 100),
+                dashboard_models.DynamicConfigValue("custom.axisPlacement", "right"),
+                dashboard_models.DynamicConfigValue("custom.lineInterpolation", "stepAfter"),
+                dashboard_models.DynamicConfigValue("custom.lineStyle", _DASHED),
+                dashboard_models.DynamicConfigValue(
+                    "color", {"mode": "fixed", "fixedColor": "purple"}
+                ),
+            ],
+        )
     return panel
-
-
-def with_weight_overlay(panel: timeseries.Panel, weight_expr: str) -> timeseries.Panel:
-    """Add the canary weight on a right-hand 0-100 % axis, dashed, so traffic shifts line up
-    with what they did to the other series."""
-    built = panel.build()
-    next_ref = chr(ord("A") + len(built.targets or []))
-    overlay = (
-        prometheus.Dataquery()
-        .datasource(DATASOURCE)
-        .ref_id(next_ref)
-        .expr(weight_expr)
-        .legend_format(WEIGHT_SERIES)
-        .range()
-    )
-    return panel.with_target(overlay).override_by_name(
-        WEIGHT_SERIES,
-        [
-            dashboard_models.DynamicConfigValue("unit", "percent"),
-            dashboard_models.DynamicConfigValue("min", 0),
-            dashboard_models.DynamicConfigValue("max", 100),
-            dashboard_models.DynamicConfigValue("custom.axisPlacement", "right"),
-            dashboard_models.DynamicConfigValue("custom.lineInterpolation", "stepAfter"),
-            dashboard_models.DynamicConfigValue("custom.lineStyle", _DASHED),
-            dashboard_models.DynamicConfigValue("color", {"mode": "fixed", "fixedColor": "purple"}),
-        ],
-    )
 
 
 def dashed_series(panel: timeseries.Panel, name_regex: str, color: str) -> timeseries.Panel:

@@ -10,7 +10,12 @@ import importlib
 from typing import Any
 
 # benchmark name -> module; each module has a docstring whose first line is its help text.
-BENCHMARKS: dict[str, str] = {"aa": "bench.aa", "gateway": "bench.gateway_throughput"}
+BENCHMARKS: dict[str, str] = {
+    "aa": "bench.aa",
+    "decisions": "bench.decisions",
+    "apiserver": "bench.apiserver_load",
+    "gateway": "bench.gateway_throughput",
+}
 
 
 def register(subparsers: Any) -> None:

@@ -13,8 +13,14 @@ from collections.abc import Sequence
 
 # Modules that register sub-commands, in the order `--help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
+    "kcanary.get_command",
+    "kcanary.status_command",
+    "kcanary.action_commands",
+    "kcanary.history_command",
+    "kcanary.controller_command",
     "kcanary.local_cluster_command",
     "kcanary.bench_command",
+    "kcanary.demo_command",
 )
 
 

@@ -102,6 +102,22 @@ class KubeStore:
             query=[("fieldManager", FIELD_MANAGER)],
         )
 
+    def patch_status(
+        self, ref: ObjectRef, patch: JsonObject, *, resource_version: str | None
+    ) -> JsonObject:
+        """Merge-patch the object's ``status`` subresource, conditioned like :meth:`patch`."""
+        body = copy.deepcopy(patch)
+        if resource_version is not None:
+            body.setdefault("metadata", {})["resourceVersion"] = resource_version
+        return self._request(
+            "PATCH",
+            ref,
+            _object_path(ref) + "/status",
+            body=body,
+            content_type=PatchType.MERGE.value,
+            query=[("fieldManager", FIELD_MANAGER)],
+        )
+
     def delete(self, ref: ObjectRef) -> None:
         self._request(
             "DELETE",

@@ -118,7 +118,7 @@ def parse_strategy(annotations: Mapping[str, str]) -> Strategy | InvalidStrategy
             return problem
         origin[short.path] = short.key
     traffic = document.get("traffic")
-    if not isinstance(traffic, dict) or traffic.get("mode") is None:
+    if traffic is None or (isinstance(traffic, dict) and traffic.get("mode") is None):
         return InvalidStrategy(
             "kcanary.io/traffic", "is missing: set it to istio, gateway-api or kserve"
         )
@@ -205,6 +205,16 @@ def _show(value: object) -> str:
     return str(value)
 
 
+_SHAPES = {
+    "model_type": "should be a mapping of fields (key: value)",
+    "model_attributes_type": "should be a mapping of fields (key: value)",
+    "dict_type": "should be a mapping (key: value)",
+    "tuple_type": "should be a list",
+    "list_type": "should be a list",
+}
+"""Pydantic's wording for a wrong shape names our classes; say it in YAML's terms instead."""
+
+
 def _explain(
     error: ValidationError, origin: Mapping[tuple[str, ...], str], annotations: Mapping[str, str]
 ) -> InvalidStrategy:
@@ -216,10 +226,13 @@ def _explain(
         if location[: len(path)] == path:
             return InvalidStrategy(key, f'"{annotations[key]}": {message}')
     where = ".".join(location)
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        return InvalidStrategy(ANALYSIS, f'"{where}": unknown field; check its spelling')
     if not where:
         return InvalidStrategy(ANALYSIS, message)
-    if first["type"] == "extra_forbidden":
-        return InvalidStrategy(ANALYSIS, f"{where}: unknown field; check its spelling")
-    if first["type"] == "missing":
+    if kind == "missing":
         return InvalidStrategy(ANALYSIS, f"{where}: is required")
+    if kind in _SHAPES:
+        return InvalidStrategy(ANALYSIS, f"{where}: {_SHAPES[kind]} (got {_show(first['input'])})")
     return InvalidStrategy(ANALYSIS, f"{where}: {message} (got {_show(first['input'])})")

@@ -11,8 +11,9 @@ import re
 from datetime import timedelta
 
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-_WHOLE = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|s|m|h))+")
+_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
+_LONGEST = timedelta(days=365)
+_WHOLE = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?(?:ms|s|m|h))+")
 
 
 class DurationError(ValueError):
@@ -27,6 +28,8 @@ def parse_duration(text: str) -> timedelta:
             f'"{text}" is not a duration: use a number with a unit, like 30s, 2m, 1h30m or 250ms'
         )
     seconds = sum(float(value) * _UNIT_SECONDS[unit] for value, unit in _PART.findall(cleaned))
+    if seconds > _LONGEST.total_seconds():
+        raise DurationError(f'"{text}" is too long: use at most 8760h (a year)')
     return timedelta(seconds=seconds)
 
 

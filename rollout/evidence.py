@@ -48,7 +48,9 @@ class AnalysisSummary:
 
     @classmethod
     def of(cls, result: AnalysisResult) -> AnalysisSummary:
-        return cls(result.time, result.verdict, tuple(dict(check) for check in result.checks))
+        """Kept to the second, the status's precision, so it reads back unchanged."""
+        checks = tuple(dict(check) for check in result.checks)
+        return cls(result.time.replace(microsecond=0), result.verdict, checks)
 
     def describe(self) -> str:
         """One line naming the checks behind the verdict, for messages and Events."""

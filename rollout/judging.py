@@ -35,8 +35,7 @@ def absorb(state: RolloutState, tick: Tick) -> Transition:
     no_data_since = None
     if result.verdict is Verdict.NO_DATA:
         no_data_since = state.no_data_since or taken_at
-    summary = AnalysisSummary(taken_at, result.verdict, tuple(dict(c) for c in result.checks))
-    return stay(state.with_analysis(summary, no_data_since))
+    return stay(state.with_analysis(AnalysisSummary.of(result), no_data_since))
 
 
 def harm(state: RolloutState, tick: Tick, *, no_data_counts: bool = True) -> Transition | None:

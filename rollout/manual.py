@@ -64,10 +64,15 @@ def take_request(state: RolloutState, tick: Tick) -> Transition:
         return stay(state, consume, warning("ActionRejected", f"{action.value}: {problem}"))
     who = request.by or "someone"
     taken = _EFFECTS[action](state, tick, who)
+    # Never before the request: with a controller clock behind the API server's, the record
+    # would otherwise look older than the request it answers and a replay would take it again.
+    at = tick.now
+    if request.requested_at is not None:
+        at = max(at, _seconds(request.requested_at))
     record = ActionRecord(
         action=action.value,
         by=request.by,
-        at=tick.now,
+        at=at,
         message=f"{action.value} by {who}: {taken.state.message}",
     )
     recorded = history.record_action(taken.state, record)

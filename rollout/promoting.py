@@ -10,8 +10,16 @@ recorded, only when the router reads back that weight.
 
 from __future__ import annotations
 
-from rollout import history
-from rollout.actions import Decision, EnsurePrimary, PromoteInRouter, RecordDecision, normal
+from rollout import conditions, history
+from rollout.actions import (
+    Decision,
+    EnsurePrimary,
+    PromoteInRouter,
+    RecordDecision,
+    normal,
+    warning,
+)
+from rollout.durations import format_duration
 from rollout.state import Outcome, Phase, RolloutState
 from rollout.transition import Tick, Transition, stay
 
@@ -54,9 +62,7 @@ def promoting(state: RolloutState, tick: Tick) -> Transition:
                     state.with_message(f"promoting {canary.hash}: copying its spec to the primary"),
                     EnsurePrimary(canary),
                 )
-            return stay(
-                state.with_message(f"promoting {canary.hash}: waiting for the primary to be ready")
-            )
+            return _waiting_for_primary(state, tick)
         return stay(
             state.with_message(f"promoting {canary.hash}: waiting for the router to roll it out"),
             PromoteInRouter(canary),
@@ -64,6 +70,31 @@ def promoting(state: RolloutState, tick: Tick) -> Transition:
     if tick.observed.weight != 0:
         return stay(state.with_message(f"promoting {canary.hash}: moving traffic to stable"))
     return _promoted(state, tick)
+
+
+def _waiting_for_primary(state: RolloutState, tick: Tick) -> Transition:
+    """Wait; once the progress deadline has passed, say so once (promotion cannot be undone:
+    the primary already runs part of the canary's spec)."""
+    canary = state.canary
+    assert canary is not None
+    deadline = tick.strategy.progress_deadline
+    progressing = state.condition(conditions.PROGRESSING)
+    stalled = (
+        progressing is not None
+        and progressing.reason == Phase.PROMOTING.value
+        and tick.now - progressing.last_transition_time >= deadline
+    )
+    if not stalled:
+        return stay(
+            state.with_message(f"promoting {canary.hash}: waiting for the primary to be ready")
+        )
+    message = (
+        f"promoting {canary.hash}: the primary copy is not ready after the progress deadline "
+        f"({format_duration(deadline)}); check the -primary InferenceService"
+    )
+    if state.message == message:
+        return stay(state)
+    return stay(state.with_message(message), warning("PromotionStalled", message))
 
 
 def _promoted(state: RolloutState, tick: Tick) -> Transition:

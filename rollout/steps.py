@@ -67,7 +67,7 @@ def parse_step(item: object, position: int) -> Step:
         if duration <= timedelta(0):
             raise StepsError(f'step {position} "{item}": a timed pause must be longer than 0s')
         return PauseStep(duration)
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return _weight(int(text), position, item)
     raise _bad_step(position, item)
 

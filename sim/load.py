@@ -131,7 +131,9 @@ class LoadGenerator:
 
         async def drained() -> None:
             stream = self._streams[target]
-            await asyncio.wait_for(asyncio.shield(stream.task), max(0.0, deadline - time.monotonic()))
+            await asyncio.wait_for(
+                asyncio.shield(stream.task), max(0.0, deadline - time.monotonic())
+            )
             pending = [t for t in self._in_flight if not t.done()]
             if pending:
                 await asyncio.wait(pending, timeout=max(0.0, deadline - time.monotonic()))
@@ -190,8 +192,11 @@ class LoadGenerator:
                 continue
             next_at += self._rng.expovariate(stream.rps)
             delay = next_at - time.monotonic()
-            if delay > 0 and await stream.changed(timeout=delay):
-                next_at = time.monotonic()  # redraw the wait from the new rate
+            generation = stream.generation
+            if delay > 0:
+                await stream.changed(timeout=delay)
+            if stream.generation != generation:
+                next_at = time.monotonic()  # retuned while waiting: redraw from the new rate
                 continue
             if stream.finished():
                 break
@@ -225,11 +230,13 @@ class _Stream:
     def __init__(self, rps: float, max_requests: int | None, duration_s: float | None) -> None:
         self.task: asyncio.Task[None]
         self.fired = 0
+        self.generation = 0  # bumped by every retune
         self.closed = False
         self._wake = asyncio.Event()
         self.retune(rps, max_requests, duration_s)
 
     def retune(self, rps: float, max_requests: int | None, duration_s: float | None) -> None:
+        self.generation += 1
         self.rps = rps
         self.limit = None if max_requests is None else self.fired + max_requests
         self.ends_at = None if duration_s is None else time.monotonic() + duration_s
@@ -247,7 +254,12 @@ class _Stream:
         return self.ends_at is not None and time.monotonic() >= self.ends_at
 
     async def changed(self, timeout: float | None = None) -> bool:
-        """Wait for a retune (True) or the timeout (False)."""
+        """Wait for a retune (True) or the timeout (False).
+
+        Callers check the stream's state right before, with no await in between, so clearing a
+        stale wake-up here loses nothing.
+        """
+        self._wake.clear()
         if self.ends_at is not None:
             left = max(0.0, self.ends_at - time.monotonic())
             timeout = left if timeout is None else min(timeout, left)

@@ -41,7 +41,7 @@ class PrometheusError(RuntimeError):
 
 @dataclass(frozen=True)
 class ScrapeTarget:
-    """One scrape endpoint (`host:port`) with the target labels Prometheus attaches to its series."""
+    """A scrape endpoint (`host:port`) and the target labels Prometheus puts on its series."""
 
     address: str
     labels: Mapping[str, str] = field(default_factory=dict)
@@ -256,14 +256,30 @@ class PrometheusRunner:
         return list(payload["data"]["result"])
 
     def freeze(self) -> None:
-        """SIGSTOP: the port stays open but nothing answers, as with a hung server."""
+        """SIGSTOP: the port stays open but nothing answers, as with a hung server.
+
+        Returns once every thread has stopped (signals are delivered asynchronously).
+        """
         if self._process is not None:
             self._process.send_signal(signal.SIGSTOP)
+            self._wait_state(self._process.pid, stopped=True)
 
     def thaw(self) -> None:
-        """SIGCONT after `freeze()`."""
+        """SIGCONT after `freeze()`; returns once the process runs again."""
         if self._process is not None:
             self._process.send_signal(signal.SIGCONT)
+            self._wait_state(self._process.pid, stopped=False)
+
+    @staticmethod
+    def _wait_state(pid: int, *, stopped: bool, timeout_s: float = 5.0) -> None:
+        """Poll the kernel's view of `pid`'s threads until all are (or none is) stopped."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            frozen = [state in ("T", "t") for state in _thread_states(pid)]
+            if not frozen or (all(frozen) if stopped else not any(frozen)):
+                return  # no /proc (not Linux) or process gone: nothing more to wait for
+            time.sleep(0.01)
+        raise PrometheusError(f"Prometheus (pid {pid}) did not {'stop' if stopped else 'resume'}")
 
     def stop_process(self, timeout_s: float = 15.0) -> None:
         """Stop the process but keep port number, config and data for `start_again()`."""
@@ -293,6 +309,22 @@ class PrometheusRunner:
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None
+
+
+def _thread_states(pid: int) -> list[str]:
+    """The state letter (R, S, T, ...) of each thread of `pid`, from /proc."""
+    states = []
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+    for tid in threads:
+        try:
+            stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+        except OSError:
+            continue  # the thread ended meanwhile
+        states.append(stat.rsplit(")", 1)[1].split()[0])
+    return states
 
 
 def _scraped_after(target: Mapping[str, Any], since: float) -> bool:

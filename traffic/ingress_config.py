@@ -14,15 +14,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from traffic.store import ObjectRef, ResourceType, Store
+
 __all__ = [
     "CONFIGMAP_NAME",
+    "CONFIG_MAP",
     "DEFAULT_DOMAIN_TEMPLATE",
     "IngressConfig",
     "IngressConfigError",
     "parse_ingress_config",
+    "read_ingress_config",
 ]
 
 CONFIGMAP_NAME = "inferenceservice-config"
+CONFIG_MAP = ResourceType("", "v1", "ConfigMap", "configmaps")
 DEFAULT_DOMAIN_TEMPLATE = "{{ .Name }}-{{ .Namespace }}.{{ .IngressDomain }}"
 
 _TEMPLATE_ACTION = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}")
@@ -99,6 +104,12 @@ class IngressConfig:
                 "which is not a valid DNS name; fix the template or set kcanary.io/hosts"
             )
         return host
+
+
+def read_ingress_config(store: Store, namespace: str = "kserve") -> IngressConfig:
+    """The settings in KServe's ConfigMap in ``namespace`` (KServe's defaults if it is absent)."""
+    config_map = store.get(ObjectRef(CONFIG_MAP, namespace, CONFIGMAP_NAME))
+    return parse_ingress_config((config_map or {}).get("data"))
 
 
 def parse_ingress_config(data: Mapping[str, str] | None) -> IngressConfig:

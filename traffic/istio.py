@@ -30,9 +30,13 @@ from traffic.router import RouterKind
 from traffic.store import JsonObject, ResourceType
 from traffic.weighted_route import Split, WeightedRouteRouter, half_up
 
-__all__ = ["VIRTUAL_SERVICE", "IstioRouter"]
+__all__ = ["VIRTUAL_SERVICE", "VIRTUAL_SERVICE_V1BETA1", "IstioRouter"]
 
 VIRTUAL_SERVICE = ResourceType("networking.istio.io", "v1", "VirtualService", "virtualservices")
+VIRTUAL_SERVICE_V1BETA1 = ResourceType(
+    "networking.istio.io", "v1beta1", "VirtualService", "virtualservices"
+)
+"""For Istio before 1.22, which does not serve ``networking.istio.io/v1``."""
 MESH_GATEWAY = "mesh"
 
 

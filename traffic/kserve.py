@@ -19,13 +19,20 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Final
 
 from traffic.conditioned_write import DEFAULT_ATTEMPTS, PlannedPatch, update_with_retry
-from traffic.errors import RouteError, RouteNotFound, UnroutableTarget
+from traffic.errors import RouteNotFound, UnroutableTarget
+from traffic.inference_service import (
+    INFERENCE_SERVICE,
+    DeploymentMode,
+    ServerlessSplit,
+    TrafficEntry,
+    deployment_mode,
+    serverless_split,
+)
 from traffic.router import Drift, Progress, RouterKind, RouteWeights, checked_weight
-from traffic.store import JsonObject, NotFound, ObjectRef, PatchType, ResourceType, Store
+from traffic.store import JsonObject, NotFound, ObjectRef, PatchType, Store
 from traffic.target import RouteTarget
 
 __all__ = [
@@ -37,10 +44,6 @@ __all__ = [
     "deployment_mode",
 ]
 
-INFERENCE_SERVICE = ResourceType(
-    "serving.kserve.io", "v1beta1", "InferenceService", "inferenceservices"
-)
-MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
 CANARY_FIELD = "spec.predictor.canaryTrafficPercent"
 AUTOSCALING_FIELDS = (
     "minReplicas",
@@ -50,104 +53,6 @@ AUTOSCALING_FIELDS = (
     "scaleMetricType",
     "autoScaling",
 )
-
-
-class DeploymentMode(enum.Enum):
-    """How KServe serves the ISVC, which decides what the kserve router writes."""
-
-    SERVERLESS = "Serverless"
-    STANDARD = "Standard"
-
-
-_MODE_NAMES = {
-    "serverless": DeploymentMode.SERVERLESS,
-    "knative": DeploymentMode.SERVERLESS,
-    "rawdeployment": DeploymentMode.STANDARD,
-    "standard": DeploymentMode.STANDARD,
-}
-
-
-def deployment_mode(
-    isvc: JsonObject, default: DeploymentMode = DeploymentMode.SERVERLESS
-) -> DeploymentMode:
-    """The ISVC's mode: KServe's resolved status, else its annotation, else ``default``."""
-    status_mode = (isvc.get("status") or {}).get("deploymentMode")
-    annotations = (isvc.get("metadata") or {}).get("annotations") or {}
-    for value in (status_mode, annotations.get(MODE_ANNOTATION)):
-        if value:
-            mode = _MODE_NAMES.get(str(value).lower())
-            if mode is None:
-                raise RouteError(
-                    f"deployment mode {value!r} of InferenceService "
-                    f"{_display(isvc)} cannot be canaried by kcanary; use Serverless or Standard"
-                )
-            return mode
-    if (isvc.get("spec") or {}).get("canary"):
-        return DeploymentMode.STANDARD
-    return default
-
-
-@dataclass(frozen=True)
-class TrafficEntry:
-    """One entry of ``status.components.predictor.traffic``."""
-
-    revision_name: str
-    percent: int
-    latest_revision: bool
-    tag: str | None = None
-
-
-@dataclass(frozen=True)
-class ServerlessSplit:
-    """The split KServe reports for a Serverless predictor."""
-
-    stable_revision: str | None
-    """``latestRolledoutRevision``: the last revision that took all traffic."""
-    canary_revision: str | None
-    """``latestCreatedRevision``: the newest revision, ready or not."""
-    ready_revision: str | None
-    """``latestReadyRevision``."""
-    traffic: tuple[TrafficEntry, ...]
-
-    @property
-    def canary_ready(self) -> bool:
-        """Whether the newest revision is ready, so ``latestRevision`` entries mean it."""
-        return self.canary_revision is not None and self.canary_revision == self.ready_revision
-
-    @property
-    def rolling_out(self) -> bool:
-        """Whether a revision newer than the rolled-out one exists."""
-        return self.canary_revision is not None and self.canary_revision != self.stable_revision
-
-    @property
-    def canary_percent(self) -> int:
-        """The traffic the canary revision takes now (0 when nothing rolls out)."""
-        if not self.rolling_out:
-            return 0
-        return sum(
-            entry.percent for entry in self.traffic if entry.revision_name == self.canary_revision
-        )
-
-
-def serverless_split(isvc: JsonObject) -> ServerlessSplit:
-    """Read :class:`ServerlessSplit` from the ISVC's status (empty before KServe reports)."""
-    predictor = ((isvc.get("status") or {}).get("components") or {}).get("predictor") or {}
-    entries = tuple(
-        TrafficEntry(
-            revision_name=str(entry.get("revisionName") or ""),
-            percent=int(entry.get("percent") or 0),
-            latest_revision=bool(entry.get("latestRevision")),
-            tag=entry.get("tag"),
-        )
-        for entry in predictor.get("traffic") or []
-        if isinstance(entry, dict)
-    )
-    return ServerlessSplit(
-        stable_revision=predictor.get("latestRolledoutRevision"),
-        canary_revision=predictor.get("latestCreatedRevision"),
-        ready_revision=predictor.get("latestReadyRevision"),
-        traffic=entries,
-    )
 
 
 class KServeRouter:
@@ -178,12 +83,20 @@ class KServeRouter:
     # --- the Router interface ----------------------------------------------------------------
 
     def ensure(self) -> bool:
-        isvc = self._read()
-        if self._mode(isvc) is DeploymentMode.STANDARD:
+        """Serverless: keep ``canaryTrafficPercent`` at 0 unless a revision is rolling out.
+
+        The field is set when missing, and reset when KServe reports nothing newer than the
+        rolled-out revision (after a promotion, say), so the next revision starts at 0%.
+        """
+        if self._mode(self._read()) is DeploymentMode.STANDARD:
             return False
-        if _canary_traffic_percent(isvc) is not None:
-            return False
-        return self._write_serverless(lambda current: 0 if _unset(current) else None)
+
+        def guarded(current: JsonObject) -> int | None:
+            split = serverless_split(current)
+            settled = split.canary_revision is not None and not split.rolling_out
+            return 0 if _unset(current) or settled else None
+
+        return self._write_serverless(guarded)
 
     def set_weight(self, canary_percent: int) -> bool:
         weight = checked_weight(canary_percent)
@@ -192,6 +105,10 @@ class KServeRouter:
         return self._write_serverless(lambda _current: weight)
 
     def get_weight(self) -> RouteWeights | None:
+        """The split asked of KServe (the spec); what Knative applies is :meth:`serverless_split`.
+
+        None for a Serverless ISVC without ``canaryTrafficPercent`` (call :meth:`ensure`).
+        """
         isvc = self._read()
         if self._mode(isvc) is DeploymentMode.STANDARD:
             found = self._canary_entry(isvc)
@@ -200,6 +117,10 @@ class KServeRouter:
         return RouteWeights(percent) if percent is not None else None
 
     def verify_weight(self, expected: int) -> Drift | None:
+        """Drift when the spec no longer asks for ``expected`` (someone edited the ISVC).
+
+        KServe's status lagging behind the spec is not drift: it catches up on its own.
+        """
         weight = checked_weight(expected)
         isvc = self._read()
         if self._mode(isvc) is DeploymentMode.STANDARD:
@@ -220,27 +141,40 @@ class KServeRouter:
             return Drift(self.name, weight, (f"{CANARY_FIELD} is not set",))
         return Drift(self.name, weight, (f"{CANARY_FIELD} is {percent}",))
 
-    def promote(self) -> Progress:
+    def promote(self, *, revision: str | None = None) -> Progress:
+        """Promote the canary; in Serverless mode ``revision`` names the one analysed.
+
+        Without ``revision`` the newest revision is promoted. With it, a newer revision that
+        arrived meanwhile is not promoted unseen: the split goes back to 0 and the caller is told.
+        """
         isvc = self._read()
         if self._mode(isvc) is DeploymentMode.STANDARD:
             return self._promote_standard()
         split = serverless_split(isvc)
-        if split.canary_revision is None:
+        promoting = revision or split.canary_revision
+        if promoting is None:
             return Progress(False, f"{self.name} has no revision in its status yet")
-        if not split.rolling_out:
-            # The canary is the rolled-out revision: guard the next one again.
+        if split.stable_revision == promoting:
+            # Rolled out: guard the next revision again.
             self._write_serverless(lambda _current: 0)
-            return Progress(True, f"{split.canary_revision} is rolled out; {CANARY_FIELD} is 0")
+            return Progress(True, f"{promoting} is rolled out; {CANARY_FIELD} is 0")
+        if split.canary_revision != promoting:
+            self._write_serverless(lambda _current: 0)
+            return Progress(
+                False,
+                f"revision {promoting} is no longer the newest ({split.canary_revision} is); "
+                f"{CANARY_FIELD} is back to 0 until the newer revision has been analysed",
+            )
         self._write_serverless(lambda _current: 100)
         if not split.canary_ready:
             return Progress(
                 False,
-                f"waiting for revision {split.canary_revision} to become ready "
+                f"waiting for revision {promoting} to become ready "
                 f"(latest ready: {split.ready_revision})",
             )
         return Progress(
             False,
-            f"waiting for latestRolledoutRevision to become {split.canary_revision} "
+            f"waiting for latestRolledoutRevision to become {promoting} "
             f"(now {split.stable_revision})",
         )
 
@@ -396,8 +330,3 @@ def _remove_entry(isvc: JsonObject, index: int) -> dict[str, Any]:
     entries = (isvc.get("spec") or {}).get("canary") or []
     path = "/spec/canary" if len(entries) == 1 else f"/spec/canary/{index}"
     return {"op": "remove", "path": path}
-
-
-def _display(isvc: JsonObject) -> str:
-    meta = isvc.get("metadata") or {}
-    return f"{meta.get('namespace')}/{meta.get('name')}"

@@ -84,7 +84,12 @@ class Router(Protocol):
         ...
 
     def ensure(self) -> bool:
-        """Create the owned route (0% canary) or check the adopted one; True if it wrote."""
+        """Make the route usable; True if it wrote.
+
+        istio, gateway-api: create the owned route (0% canary) or restore it if edited by hand;
+        check that an adopted one exists and sends to both Services. kserve (Serverless): keep
+        ``canaryTrafficPercent`` at 0 while nothing rolls out. Call it on every reconcile.
+        """
         ...
 
     def set_weight(self, canary_percent: int) -> bool:

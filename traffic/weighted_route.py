@@ -6,6 +6,10 @@ whole, deleted on hand back) or *adopt* the user's route (``kcanary.io/route``),
 weights of those two destinations change, in every rule that sends to both, by JSON patch
 operations that touch nothing else.
 
+An adopted route lives in the ISVC's namespace. Rules that send to only one of the two Services
+(a header-matched test route, say) are left alone; a route KServe owns is refused, since KServe
+reverts edits to it.
+
 A mesh supplies the resource type, the owned object, how to find the weighted lists in a route
 (:class:`Split`) and how to turn a percentage into its weights.
 
@@ -104,8 +108,18 @@ class WeightedRouteRouter(abc.ABC):
     router_kind: RouterKind
 
     def __init__(
-        self, store: Store, target: RouteTarget, *, attempts: int = DEFAULT_ATTEMPTS
+        self,
+        store: Store,
+        target: RouteTarget,
+        *,
+        resource: ResourceType | None = None,
+        attempts: int = DEFAULT_ATTEMPTS,
     ) -> None:
+        """``resource`` overrides the API version (an Istio older than 1.22 serves only v1beta1)."""
+        if resource is not None:
+            if resource.kind != self.resource.kind:
+                raise ValueError(f"{type(self).__name__} routes {self.resource.kind} objects")
+            self.resource = resource
         self._store = store
         self._target = target
         self._attempts = attempts

@@ -7,20 +7,26 @@ Handlers are independent of the HTTP framework: they take an `APICall` and retur
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sim.apiserver import decoding, errors, objectmeta, patch, protobuf, selectors, strategy
-from sim.apiserver.errors import Cause, CauseLike, StatusError
-from sim.apiserver.lifecycle import PROPAGATION_POLICIES, Lifecycle, copy_of
+from sim.apiserver import decoding, errors, objectmeta, protobuf, strategy
+from sim.apiserver.delete_options import check_delete_preconditions, delete_options
+from sim.apiserver.errors import Cause, CauseLike
+from sim.apiserver.lifecycle import Lifecycle, copy_of
+from sim.apiserver.listing import (
+    decode_continue,
+    encode_continue,
+    int_param,
+    selection_predicate,
+)
+from sim.apiserver.patching import apply_patch
 from sim.apiserver.registry import TypeRegistry, storage_key
 from sim.apiserver.representation import as_version, collection, object_json, single
 from sim.apiserver.request_info import Representation, ResourceRequest, negotiate
 from sim.apiserver.resources import ResourceType
+from sim.apiserver.scale import SCALE, scale_of, with_scale
 from sim.apiserver.store import ObjectStore, StoredObject, encode_json
 
 NAMESPACES = "/namespaces"
@@ -122,6 +128,9 @@ class ResourceHandlers:
         verb = call.request.verb
         if verb not in target.rtype.verbs:
             raise errors.method_not_allowed()
+        named = bool(call.request.name)
+        if (verb == "create" and named) or (verb in ("update", "patch") and not named):
+            raise errors.method_not_allowed()
         if verb == "get":
             return self.get(call, target)
         if verb == "list":
@@ -160,7 +169,7 @@ class ResourceHandlers:
         if matches is not None:
             items = [stored for stored in items if matches(stored.obj)]
         resource_version = self.store.resource_version
-        limit = _int_param(call.query, "limit")
+        limit = int_param(call.query, "limit")
         token = call.query.get("continue", "")
         if token:
             list_rv, start_after = decode_continue(token)
@@ -218,6 +227,7 @@ class ResourceHandlers:
         old: dict[str, Any] | None,
         field_validation: str,
         strict_prefix: str,
+        body: bytes,
     ) -> strategy.Admitted:
         rtype = target.rtype
         admitted = strategy.admit(
@@ -226,6 +236,8 @@ class ResourceHandlers:
             field_validation=field_validation,
             creating=old is None,
             strict_prefix=strict_prefix,
+            # stored objects hold no nulls, so new ones can only come from the request
+            may_have_nulls=b"null" in body or not body,
         )
         hook = self.hooks.get(target.resource)
         if hook is not None:
@@ -260,6 +272,7 @@ class ResourceHandlers:
             old=None,
             field_validation=field_validation,
             strict_prefix=_decode_prefix(rtype),
+            body=call.body,
         )
         obj = admitted.obj
         name = str(obj["metadata"]["name"])
@@ -287,7 +300,10 @@ class ResourceHandlers:
             if request.subresource == "scale":
                 new = self._patched_scale(call, stored, rtype)
             else:
-                new = apply_patch(call, as_version(copy_of(stored), rtype), rtype)
+                # the patch functions never change their input: no copy needed
+                new = apply_patch(
+                    call.content_type, call.body, as_version(stored.obj, rtype), rtype
+                )
             if not isinstance(new.get("metadata"), dict):
                 new["metadata"] = {}
             if not new["metadata"].get("resourceVersion"):
@@ -313,6 +329,7 @@ class ResourceHandlers:
             old=old,
             field_validation=field_validation,
             strict_prefix=strict_prefix,
+            body=call.body,
         )
         if is_dry_run:
             return Reply(200, encode_json(admitted.obj), admitted.warnings)
@@ -369,17 +386,13 @@ class ResourceHandlers:
         self, call: APICall, stored: StoredObject, rtype: ResourceType
     ) -> dict[str, Any]:
         current = scale_of(stored.obj, rtype)
-        scale_type = ResourceType(
-            group="autoscaling", version="v1", kind="Scale", plural="scale", singular="scale",
-            namespaced=True,
-        )  # fmt: skip
-        patched = apply_patch(call, current, scale_type)
+        patched = apply_patch(call.content_type, call.body, current, SCALE)
         return with_scale(copy_of(stored), rtype, patched, stored)
 
     def delete(self, call: APICall, target: Target) -> Reply:
         if call.request.subresource:
             raise errors.method_not_allowed()
-        options = delete_options(call)
+        options = delete_options(call.query, call.content_type, call.body)
         stored = self._existing(target, call.request.name)
         check_delete_preconditions(options, stored, target.rtype)
         result = self.lifecycle.delete(
@@ -392,7 +405,7 @@ class ResourceHandlers:
         return Reply(200, object_json(result.stored, target.rtype))
 
     def delete_collection(self, call: APICall, target: Target) -> Reply:
-        options = delete_options(call)
+        options = delete_options(call.query, call.content_type, call.body)
         matches = selection_predicate(call.query, target.rtype)
         deleted: list[StoredObject] = []
         for stored in self.store.objects(target.resource, call.request.namespace):
@@ -431,270 +444,3 @@ def _decode_protobuf(raw: bytes, rtype: ResourceType) -> dict[str, Any]:
 
 def _decode_prefix(rtype: ResourceType) -> str:
     return f'{rtype.kind} in version "{rtype.version}" cannot be handled as a {rtype.kind}: '
-
-
-def _int_param(query: Mapping[str, str], key: str) -> int:
-    value = query.get(key)
-    if not value:
-        return 0
-    try:
-        number = int(value)
-    except ValueError:
-        raise errors.bad_request(
-            f'invalid value for {key}: strconv.ParseInt: parsing "{value}": invalid syntax'
-        ) from None
-    return max(number, 0)
-
-
-def selection_predicate(
-    query: Mapping[str, str], rtype: ResourceType
-) -> Callable[[dict[str, Any]], bool] | None:
-    """The label and field selectors of a list or watch as one test, or None for everything."""
-    label_text = query.get("labelSelector", "")
-    field_text = query.get("fieldSelector", "")
-    try:
-        label_selector = selectors.parse_label_selector(label_text) if label_text else None
-        field_selector = selectors.parse_field_selector(field_text, rtype) if field_text else None
-    except selectors.SelectorError as error:
-        raise errors.bad_request(str(error)) from None
-    if label_selector is None and field_selector is None:
-        return None
-
-    def matches(obj: dict[str, Any]) -> bool:
-        if label_selector is not None:
-            labels = obj["metadata"].get("labels") or {}
-            if not label_selector.matches(labels):
-                return False
-        return field_selector is None or field_selector.matches(obj)
-
-    return matches
-
-
-def encode_continue(resource_version: int, after: tuple[str, str]) -> str:
-    start = f"{after[0]}/{after[1]}" if after[0] else after[1]
-    token = {"v": "meta.k8s.io/v1", "rv": resource_version, "start": start + "\x00"}
-    return base64.urlsafe_b64encode(json.dumps(token).encode()).decode()
-
-
-def decode_continue(token: str) -> tuple[int, tuple[str, str]]:
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(token.encode()))
-        start = str(decoded["start"]).rstrip("\x00")
-        rv = int(decoded["rv"])
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        raise errors.bad_request("continue key is not valid: incorrect encoded start") from None
-    namespace, _, name = start.rpartition("/")
-    return rv, (namespace, name)
-
-
-# patching
-
-
-def apply_patch(call: APICall, current: dict[str, Any], rtype: ResourceType) -> dict[str, Any]:
-    media = decoding.media_type(call.content_type)
-    accepted = (
-        decoding.BUILTIN_PATCH_TYPES if rtype.builtin else decoding.CUSTOM_RESOURCE_PATCH_TYPES
-    )
-    if media not in accepted:
-        raise errors.unsupported_media_type(accepted)
-    try:
-        if media == decoding.JSON_PATCH:
-            operations = decoding.decode_json(call.body)
-            result = patch.json_patch(current, operations)
-        elif media == decoding.MERGE_PATCH:
-            result = patch.merge_patch(current, _patch_object(call.body))
-        elif media == decoding.STRATEGIC_MERGE_PATCH:
-            result = patch.strategic_merge_patch(current, _patch_object(call.body), rtype)
-        else:
-            applied = decoding.decode_yaml(call.body)
-            if not isinstance(applied, dict):
-                raise errors.bad_request("error decoding YAML: the apply patch must be an object")
-            result = patch.merge_patch(current, applied)
-    except patch.PatchError as error:
-        reason = "BadRequest" if error.code == 400 else "Invalid"
-        raise StatusError(error.code, reason, error.message) from None
-    if not isinstance(result, dict):
-        raise errors.bad_request("the patch did not produce an object")
-    return result
-
-
-def _patch_object(raw: bytes) -> Any:
-    document = decoding.decode_json(raw)
-    if not isinstance(document, dict):
-        raise errors.bad_request(
-            "json: cannot unmarshal array into Go value of type map[string]interface {}"
-        )
-    return document
-
-
-# scale subresource
-
-
-def _path_get(obj: Any, path: str) -> Any:
-    for key in path.lstrip(".").split("."):
-        if not isinstance(obj, dict):
-            return None
-        obj = obj.get(key)
-    return obj
-
-
-def _path_set(obj: dict[str, Any], path: str, value: Any) -> None:
-    *parents, leaf = path.lstrip(".").split(".")
-    for key in parents:
-        child = obj.get(key)
-        if not isinstance(child, dict):
-            child = obj[key] = {}
-        obj = child
-    obj[leaf] = value
-
-
-def scale_of(obj: dict[str, Any], rtype: ResourceType) -> dict[str, Any]:
-    """The autoscaling/v1 Scale view of an object."""
-    paths = rtype.scale or {}
-    metadata = obj["metadata"]
-    scale: dict[str, Any] = {
-        "kind": "Scale",
-        "apiVersion": "autoscaling/v1",
-        "metadata": {
-            key: metadata[key]
-            for key in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
-            if key in metadata
-        },
-        "spec": {},
-        "status": {"replicas": 0},
-    }
-    replicas = _path_get(obj, paths.get("specReplicasPath", ".spec.replicas"))
-    if replicas is not None:
-        scale["spec"]["replicas"] = replicas
-    status_replicas = _path_get(obj, paths.get("statusReplicasPath", ".status.replicas"))
-    scale["status"]["replicas"] = status_replicas or 0
-    selector_path = paths.get("labelSelectorPath")
-    if selector_path:
-        selector = _path_get(obj, selector_path)
-        if selector is not None:
-            scale["status"]["selector"] = selector
-    return scale
-
-
-def with_scale(
-    obj: dict[str, Any], rtype: ResourceType, scale: dict[str, Any], stored: StoredObject
-) -> dict[str, Any]:
-    paths = rtype.scale or {}
-    replicas = (scale.get("spec") or {}).get("replicas")
-    if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
-        raise errors.invalid(
-            ResourceType(
-                group="autoscaling",
-                version="v1",
-                kind="Scale",
-                plural="scale",
-                singular="scale",
-                namespaced=True,
-            ),
-            stored.name,
-            [
-                Cause(
-                    "FieldValueInvalid",
-                    "Invalid value: must be greater than or equal to 0",
-                    "spec.replicas",
-                )
-            ],
-        )
-    _path_set(obj, paths.get("specReplicasPath", ".spec.replicas"), replicas)
-    sent_rv = (scale.get("metadata") or {}).get("resourceVersion")
-    if sent_rv:
-        obj["metadata"]["resourceVersion"] = sent_rv
-    return obj
-
-
-# delete options
-
-
-@dataclass(frozen=True)
-class DeleteOptions:
-    propagation: str | None
-    dry_run: bool
-    uid: str | None
-    resource_version: str | None
-
-
-def delete_options(call: APICall) -> DeleteOptions:
-    """DeleteOptions from the query, overridden by a body when one is sent."""
-    options: dict[str, Any] = {}
-    if call.query.get("propagationPolicy"):
-        options["propagationPolicy"] = call.query["propagationPolicy"]
-    if call.query.get("orphanDependents"):
-        options["orphanDependents"] = call.query["orphanDependents"].lower() == "true"
-    if call.query.get("dryRun"):
-        options["dryRun"] = [call.query["dryRun"]]
-    if call.body.strip():
-        body = decoding.decode_json(
-            call.body, prefix="couldn't get version/kind; json parse error: "
-        )
-        if not isinstance(body, dict):
-            raise errors.bad_request("the body of a DELETE must be a DeleteOptions object")
-        options.update(body)
-    propagation = options.get("propagationPolicy")
-    orphan = options.get("orphanDependents")
-    if propagation is not None and propagation not in PROPAGATION_POLICIES:
-        raise errors.invalid_options(
-            [
-                Cause(
-                    "FieldValueNotSupported",
-                    f'Unsupported value: "{propagation}": supported values: "Foreground", '
-                    '"Background", "Orphan", "nil"',
-                    "propagationPolicy",
-                )
-            ],
-        )
-    if propagation is None and orphan is not None:
-        propagation = "Orphan" if orphan else "Background"
-    dry = options.get("dryRun") or []
-    if not isinstance(dry, list) or any(value != "All" for value in dry):
-        raise errors.invalid_options(
-            [
-                Cause(
-                    "FieldValueNotSupported", 'Unsupported value: supported values: "All"', "dryRun"
-                )
-            ]
-        )
-    preconditions = options.get("preconditions") or {}
-    if not isinstance(preconditions, dict):
-        raise errors.bad_request("preconditions must be an object")
-    return DeleteOptions(
-        propagation=propagation,
-        dry_run=bool(dry),
-        uid=preconditions.get("uid"),
-        resource_version=preconditions.get("resourceVersion"),
-    )
-
-
-def _delete_options_protobuf(raw: bytes) -> tuple[dict[str, Any], str, str]:
-    try:
-        obj, api_version, kind = protobuf.decode_object(raw)
-    except (protobuf.ProtobufError, UnicodeDecodeError) as error:
-        raise errors.bad_request(str(error)) from None
-    if obj is None:
-        raise errors.bad_request(f"expected DeleteOptions, got {kind} in {api_version}")
-    return obj, api_version, kind
-
-
-def check_delete_preconditions(
-    options: DeleteOptions, stored: StoredObject, rtype: ResourceType
-) -> None:
-    metadata = stored.obj["metadata"]
-    if options.uid and options.uid != metadata.get("uid"):
-        raise errors.conflict(
-            rtype,
-            stored.name,
-            f"Precondition failed: UID in precondition: {options.uid}, UID in object meta: "
-            f"{metadata.get('uid')}",
-        )
-    if options.resource_version and options.resource_version != metadata["resourceVersion"]:
-        raise errors.conflict(
-            rtype,
-            stored.name,
-            "Precondition failed: ResourceVersion in precondition: "
-            f"{options.resource_version}, ResourceVersion in object meta: "
-            f"{metadata['resourceVersion']}",
-        )

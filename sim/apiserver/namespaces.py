@@ -20,7 +20,13 @@ KUBERNETES_FINALIZER = "kubernetes"
 
 
 def admit_namespace(obj: dict[str, Any], old: dict[str, Any] | None) -> list[CauseLike]:
-    """Creation sets the finalizer and phase; updates cannot change either."""
+    """Creation sets the finalizer and phase; updates cannot change either. The
+    `kubernetes.io/metadata.name` label always carries the name, as the real admission sets it.
+    """
+    metadata = obj["metadata"]
+    labels = metadata.get("labels") or {}
+    labels["kubernetes.io/metadata.name"] = metadata.get("name", "")
+    metadata["labels"] = labels
     spec = obj.setdefault("spec", {})
     if old is None:
         spec["finalizers"] = [KUBERNETES_FINALIZER]

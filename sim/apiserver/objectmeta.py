@@ -139,7 +139,9 @@ def _validate_name(
     name = meta.get("name") or ""
     generate = meta.get("generateName") or ""
     causes = []
-    if generate:
+    if not isinstance(generate, str):
+        causes.append(_invalid("metadata.generateName", generate, "must be a string"))
+    elif generate:
         # A prefix may end in '-': the real validator masks a trailing dash before checking.
         masked = generate[:-1] + "a" if generate.endswith("-") else generate
         causes += [
@@ -164,6 +166,8 @@ def _validate_name(
 
 def _validate_namespace(meta: dict[str, Any], rtype: ResourceType) -> list[FieldCause]:
     namespace = meta.get("namespace") or ""
+    if not isinstance(namespace, str):
+        return [_invalid("metadata.namespace", namespace, "must be a string")]
     if rtype.namespaced and not namespace:
         return [FieldCause("FieldValueRequired", "Required value", "metadata.namespace")]
     if not rtype.namespaced and namespace:

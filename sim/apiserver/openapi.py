@@ -21,7 +21,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from sim.apiserver import builtin_schemas
+from sim.apiserver import meta_schemas
 from sim.apiserver.resources import ResourceType
 
 META = "io.k8s.apimachinery.pkg.apis.meta.v1"
@@ -68,7 +68,7 @@ def _publish(node: Any) -> Any:
 
 
 def _is_object_meta(node: dict[str, Any]) -> bool:
-    if node is builtin_schemas.OBJECT_META:
+    if node is meta_schemas.OBJECT_META:
         return True
     # A CRD may only say `type: object` (and constrain name/generateName) for its metadata.
     plain = set(node) <= {"type", "description", "properties"}
@@ -109,7 +109,7 @@ def _list_schema(rtype: ResourceType) -> dict[str, Any]:
 
 def _meta_schemas() -> dict[str, Any]:
     return {
-        f"{META}.ObjectMeta": dict(builtin_schemas.OBJECT_META),
+        f"{META}.ObjectMeta": dict(meta_schemas.OBJECT_META),
         f"{META}.ListMeta": {
             "type": "object",
             "properties": {
@@ -145,7 +145,7 @@ def _has_loose_node(node: Any) -> bool:
     return any(_has_loose_node(child) for child in children if child is not _MANAGED_FIELDS)
 
 
-_MANAGED_FIELDS = builtin_schemas.OBJECT_META["properties"]["managedFields"]
+_MANAGED_FIELDS = meta_schemas.OBJECT_META["properties"]["managedFields"]
 
 
 def _query(name: str, description: str, kind: str = "string") -> dict[str, Any]:

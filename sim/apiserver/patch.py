@@ -108,10 +108,25 @@ def _apply_operation(doc: Any, operation: dict[str, Any]) -> Any:
             doc, _ = _remove(doc, source, "move")
         return _add(doc, path, copy.deepcopy(value))
     if kind == "test":
-        if _get(doc, path) != _value_of(operation):
+        current, expected = _get(doc, path), _value_of(operation)
+        # As the server's JSON-patch library: a missing member tests equal to null.
+        if not (_json_equal(current, expected) or (current is _MISSING and expected is None)):
             raise PatchError(f"testing value {path} failed: test failed")
         return doc
     raise PatchError(f"Unexpected kind: {kind}: unknown object type", code=400)
+
+
+def _json_equal(left: Any, right: Any) -> bool:
+    """Equality of decoded JSON: `1` equals `1.0` (both are numbers) but never `true`."""
+    if isinstance(left, bool) or isinstance(right, bool):
+        return isinstance(left, bool) and isinstance(right, bool) and left == right
+    if isinstance(left, dict) and isinstance(right, dict):
+        return left.keys() == right.keys() and all(_json_equal(left[k], right[k]) for k in left)
+    if isinstance(left, list) and isinstance(right, list):
+        return len(left) == len(right) and all(map(_json_equal, left, right))
+    numbers = isinstance(left, int | float) and isinstance(right, int | float)
+    same_kind = numbers or type(left) is type(right)
+    return left is not _MISSING and same_kind and bool(left == right)
 
 
 def _value_of(operation: dict[str, Any]) -> Any:

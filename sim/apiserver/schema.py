@@ -12,6 +12,8 @@ Field paths are written as the server writes them: `spec.http[0].route`, map val
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import json
 import re
@@ -134,6 +136,7 @@ def _validate(value: Any, schema: Schema, path: str, causes: list[FieldCause]) -
                 path,
             )
         )
+    _validate_combinators(value, schema, path, causes)
     kind = json_type(value)
     if kind in ("integer", "number"):
         _validate_number(value, schema, path, causes)
@@ -143,6 +146,30 @@ def _validate(value: Any, schema: Schema, path: str, causes: list[FieldCause]) -
         _validate_array(value, schema, path, causes)
     elif kind == "object":
         _validate_object(value, schema, path, causes)
+
+
+def _validate_combinators(value: Any, schema: Schema, path: str, causes: list[FieldCause]) -> None:
+    """allOf / anyOf / oneOf / not: in structural schemas they only add value validations."""
+    for branch in schema.get("allOf") or ():
+        _validate(value, branch, path, causes)
+    passing = {
+        keyword: sum(not validate_at(value, branch, path) for branch in schema[keyword])
+        for keyword in ("anyOf", "oneOf")
+        if schema.get(keyword)
+    }
+    if passing.get("anyOf") == 0:
+        causes.append(_invalid(path, value, "must validate at least one schema (anyOf)"))
+    if "oneOf" in passing and passing["oneOf"] != 1:
+        causes.append(_invalid(path, value, "must validate one and only one schema (oneOf)"))
+    if isinstance(schema.get("not"), dict) and not validate_at(value, schema["not"], path):
+        causes.append(_invalid(path, value, "must not validate the schema (not)"))
+
+
+def validate_at(value: Any, schema: Schema, path: str) -> list[FieldCause]:
+    """The violations of `schema` by a value that sits at `path` in its object."""
+    causes: list[FieldCause] = []
+    _validate(value, schema, path, causes)
+    return causes
 
 
 def _validate_number(value: float, schema: Schema, path: str, causes: list[FieldCause]) -> None:
@@ -181,6 +208,14 @@ def _validate_string(value: str, schema: Schema, path: str, causes: list[FieldCa
     pattern = schema.get("pattern")
     if pattern and not re.search(pattern, value):
         causes.append(_invalid(path, value, f"should match '{pattern}'"))
+    if schema.get("format") == "byte" and not _is_base64(value):
+        causes.append(
+            FieldCause(
+                "FieldValueInvalid",
+                f'Invalid value: "{value}": {path} in body must be of type byte: "{value}"',
+                path,
+            )
+        )
     if schema.get("format") == "date-time" and not _DATE_TIME.match(value):
         causes.append(
             FieldCause(
@@ -189,6 +224,14 @@ def _validate_string(value: str, schema: Schema, path: str, causes: list[FieldCa
                 path,
             )
         )
+
+
+def _is_base64(text: str) -> bool:
+    try:
+        base64.b64decode(text, validate=True)
+    except binascii.Error:
+        return False
+    return True
 
 
 def _validate_array(value: list[Any], schema: Schema, path: str, causes: list[FieldCause]) -> None:
@@ -208,6 +251,30 @@ def _validate_array(value: list[Any], schema: Schema, path: str, causes: list[Fi
     if isinstance(items, dict):
         for index, item in enumerate(value):
             _validate(item, items, f"{path}[{index}]", causes)
+    causes.extend(_list_type_duplicates(value, schema, path))
+
+
+def _list_type_duplicates(value: list[Any], schema: Schema, path: str) -> list[FieldCause]:
+    """`x-kubernetes-list-type: set` items and `map` keys must be unique."""
+    list_type = schema.get("x-kubernetes-list-type")
+    keys = schema.get("x-kubernetes-list-map-keys") or []
+    seen: list[Any] = []
+    causes = []
+    for index, item in enumerate(value):
+        if list_type == "set":
+            identity, shown = item, render_value(item)
+        elif list_type == "map" and isinstance(item, dict) and keys:
+            identity = [item.get(k) for k in keys]
+            pairs = ",".join(f"{json.dumps(k)}:{render_value(item.get(k))}" for k in keys)
+            shown = f"map[string]interface {{}}{{{pairs}}}"
+        else:
+            continue
+        if identity in seen:
+            causes.append(
+                FieldCause("FieldValueDuplicate", f"Duplicate value: {shown}", f"{path}[{index}]")
+            )
+        seen.append(identity)
+    return causes
 
 
 def _validate_object(

@@ -142,7 +142,10 @@ class _LabelParser:
         while True:
             token = self.take()
             if token == ")" and not values:
-                return ("",)  # `a in ()` holds the empty value, as the real parser reads it
+                raise SelectorError(
+                    "unable to parse requirement: values: Invalid value: []string{}: for 'in', "
+                    "'notin' operators, values set can't be empty"
+                )
             if token in (",", ")"):
                 values.append("")
             else:

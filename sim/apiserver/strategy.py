@@ -67,11 +67,14 @@ def admit(
     field_validation: str,
     creating: bool,
     strict_prefix: str,
+    may_have_nulls: bool = True,
 ) -> Admitted:
     """Prune unknown fields (400 under Strict), default and validate (422 with causes).
 
     `strict_prefix` is what the real server puts before `strict decoding error:`; it differs
-    between a decoded body (create, update) and a patch.
+    between a decoded body (create, update) and a patch. `may_have_nulls` False (the request
+    body holds no `null`) lets defaulting, which copies the object, be skipped when the schema
+    declares no defaults.
     """
     # metadata is cut down to ObjectMeta's fields whatever the schema says about it (a CRD's
     # `metadata: {type: object}` declares no properties but prunes nothing)
@@ -88,7 +91,9 @@ def admit(
             raise errors.bad_request(strict_prefix + "strict decoding error: " + ", ".join(texts))
         if field_validation == "Warn":
             warnings.extend(texts)
-    if rtype.schema is not None:
+    if rtype.schema is not None and (
+        _declares_defaults(rtype.schema) or (may_have_nulls and _has_null(obj))
+    ):
         obj = schema.apply_defaults(obj, rtype.schema)
     if rtype.builtin:
         normalise_times(obj, rtype.group, rtype.kind)
@@ -98,6 +103,28 @@ def admit(
     if causes:
         raise errors.invalid(rtype, _name_of(obj), causes)
     return Admitted(obj=_ordered(obj), warnings=tuple(warnings))
+
+
+_DEFAULTS_SEEN: dict[int, tuple[dict[str, Any], bool]] = {}
+
+
+def _declares_defaults(node: dict[str, Any]) -> bool:
+    """Whether a schema has any `default` (defaulting copies the object, so skip it if not)."""
+    cached = _DEFAULTS_SEEN.get(id(node))
+    if cached is not None and cached[0] is node:
+        return cached[1]
+    found = '"default"' in json.dumps(node)
+    _DEFAULTS_SEEN[id(node)] = (node, found)
+    return found
+
+
+def _has_null(value: Any) -> bool:
+    """Whether any field is null (defaulting drops those the schema does not allow)."""
+    if isinstance(value, dict):
+        return any(item is None or _has_null(item) for item in value.values())
+    if isinstance(value, list):
+        return any(item is None or _has_null(item) for item in value)
+    return False
 
 
 def _prune_metadata(obj: dict[str, Any]) -> list[str]:

@@ -122,7 +122,10 @@ def _age(value: Any, now: datetime.datetime) -> str | None:
 def cell(obj: dict[str, Any], column: PrinterColumn, now: datetime.datetime) -> Any:
     """One table cell, converted by column type; None when the path finds nothing."""
     if column.cell is not None:
-        value = column.cell(obj)
+        try:
+            value = column.cell(obj)
+        except (AttributeError, KeyError, TypeError, ValueError):
+            return None  # a loosely-typed part (a Service's status) held something odd
         return _age(value, now) if column.type == "date" and value is not None else value
     try:
         found = jsonpath.find(obj, column.json_path)
@@ -155,10 +158,11 @@ def cell(obj: dict[str, Any], column: PrinterColumn, now: datetime.datetime) -> 
 
 
 def partial_object_metadata(obj: dict[str, Any]) -> dict[str, Any]:
+    metadata = obj.get("metadata")
     return {
         "kind": "PartialObjectMetadata",
         "apiVersion": "meta.k8s.io/v1",
-        "metadata": obj.get("metadata", {}),
+        "metadata": metadata if isinstance(metadata, dict) else {},
     }
 
 
@@ -173,7 +177,8 @@ def table_row(
     moment = now or datetime.datetime.now(datetime.UTC)
     cells: list[Any] = []
     if not _has_name_column(rtype):
-        cells.append(obj.get("metadata", {}).get("name", ""))
+        metadata = obj.get("metadata")
+        cells.append(metadata.get("name", "") if isinstance(metadata, dict) else "")
     cells.extend(cell(obj, column, moment) for column in columns_of(rtype))
     row: dict[str, Any] = {"cells": cells}
     if include_object == "Metadata":

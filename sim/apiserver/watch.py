@@ -47,7 +47,11 @@ class WatchFilter:
 
 
 class Watcher:
-    """One open watch stream's queue of (type, object) pairs waiting to be written."""
+    """One open watch stream's queue of frames waiting to be written.
+
+    A queued entry is either a ready frame (bytes shared by every plain-JSON watcher of the
+    event) or a (type, object) pair still to be encoded for this watcher.
+    """
 
     def __init__(
         self,
@@ -62,31 +66,57 @@ class Watcher:
         self.selection = selection
         self.representation = representation
         self.include = include
-        self.pending: deque[tuple[str, StoredObject]] = deque()
+        self.pending: deque[bytes | tuple[str, StoredObject]] = deque()
         self.closed = False
         self._wake = asyncio.Event()
+        self._plain = not representation.table and not representation.partial_metadata
+        self._filtered = (
+            selection.namespace is not None
+            or selection.name is not None
+            or selection.predicate is not None
+        )
+        self._fast = self._plain and not self._filtered
+        self._api_version = rtype.api_version
 
-    def offer(self, event: WatchEvent) -> None:
+    def visible_as(self, event: WatchEvent) -> str | None:
+        """The event type this watcher sees for `event`, or None when it sees nothing."""
+        if not self._filtered:
+            return event.type
         now_matches = self.selection.matches(event.current)
         if event.type == MODIFIED and event.previous is not None:
             before = self.selection.matches(event.previous)
             if before and not now_matches:
-                self._push(DELETED, event.current)
-            elif now_matches and not before:
-                self._push(ADDED, event.current)
-            elif now_matches:
-                self._push(MODIFIED, event.current)
-        elif now_matches:
-            self._push(event.type, event.current)
+                return DELETED
+            if now_matches and not before:
+                return ADDED
+        return event.type if now_matches else None
+
+    def offer(self, event: WatchEvent, shared: SharedFrame | None = None) -> None:
+        if (
+            shared is not None
+            and self._fast
+            and event.current.obj.get("apiVersion") == self._api_version
+        ):
+            self._push(shared.line())  # the common case: every event, as stored
+            return
+        kind = self.visible_as(event)
+        if kind is None:
+            return
+        if shared is not None and self._plain and kind == event.type:
+            stored = event.current
+            if stored.obj.get("apiVersion") == self._api_version:
+                self._push(shared.line())
+                return
+        self._push((kind, event.current))
 
     def push_initial(self, stored: StoredObject) -> None:
         if self.selection.matches(stored):
-            self._push(ADDED, stored)
+            self._push((ADDED, stored))
 
-    def _push(self, kind: str, stored: StoredObject) -> None:
+    def _push(self, entry: bytes | tuple[str, StoredObject]) -> None:
         if self.closed:
             return
-        self.pending.append((kind, stored))
+        self.pending.append(entry)
         if len(self.pending) > MAX_PENDING:
             self.close()
         self._wake.set()
@@ -99,10 +129,22 @@ class Watcher:
         if self.pending or self.closed:
             return
         self._wake.clear()
+        if timeout is None:
+            await self._wake.wait()
+            return
         try:
-            await asyncio.wait_for(self._wake.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._wake.wait()
         except TimeoutError:
             return
+
+    def take_frames(self) -> bytes:
+        """Everything queued, encoded and joined, leaving the queue empty."""
+        frames = [
+            entry if isinstance(entry, bytes) else self.frame(*entry) for entry in self.pending
+        ]
+        self.pending.clear()
+        return b"".join(frames)
 
     def frame(self, kind: str, stored: StoredObject) -> bytes:
         """One newline-terminated event in the representation the client asked for."""
@@ -130,6 +172,21 @@ class Watcher:
         return encode_json({"type": "BOOKMARK", "object": obj}) + b"\n"
 
 
+class SharedFrame:
+    """An event's plain JSON frame, encoded at most once however many watchers send it."""
+
+    __slots__ = ("_event", "_line")
+
+    def __init__(self, event: WatchEvent) -> None:
+        self._event = event
+        self._line: bytes | None = None
+
+    def line(self) -> bytes:
+        if self._line is None:
+            self._line = self._event.line()
+        return self._line
+
+
 def error_frame(error: StatusError) -> bytes:
     return encode_json({"type": "ERROR", "object": error.status()}) + b"\n"
 
@@ -149,8 +206,12 @@ class WatchHub:
             watchers.discard(watcher)
 
     def publish(self, event: WatchEvent) -> None:
-        for watcher in tuple(self._watchers.get(event.resource, ())):
-            watcher.offer(event)
+        watchers = self._watchers.get(event.resource)
+        if not watchers:
+            return
+        shared = SharedFrame(event)
+        for watcher in tuple(watchers):
+            watcher.offer(event, shared)
 
     def close_resource(self, resource: str) -> None:
         """End every watch on a resource that stopped being served (its CRD was deleted)."""

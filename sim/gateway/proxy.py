@@ -4,12 +4,14 @@ Behaves as Istio's ingress gateway (Envoy) does where a test can see it:
 - no rule for the host or path: 404 with an empty body (Envoy's `NR`);
 - a Service with no ready pod: 503 `no healthy upstream` (`UH`);
 - all backend weights zero: 500 (Gateway API's rule; Istio rejects such routes);
-- a refused connection or a 503 from the pod is retried on another pod, at most twice (Istio's
-  default retry policy: connect-failure, refused-stream, unavailable, cancelled, 503); after that
-  503 `upstream connect error or disconnect/reset before headers. reset reason: connection
-  failure` (`UF,URX`);
+- a refused connection or a 503 answer is retried on another pod, at most twice (Istio's default
+  retry policy: connect-failure, refused-stream, unavailable, cancelled, 503); when the retries
+  run out, a last 503 answer is passed on, and a last refused connection becomes 503 `upstream
+  connect error or disconnect/reset before headers. reset reason: connection failure` (`UF,URX`);
+  a pod that drops a request it already took gives 503 `... reset reason: connection termination`
+  (`UC`), not retried;
 - mirrored requests go to the mirror with `-shadow` appended to the Host; their answers are
-  dropped.
+  dropped and the gateway does not count them (the mirror's sidecar does).
 It counts every routed request once with `reporter="source"` (destination = the pod that
 answered) on its own metrics port, which outlives any pod; requests that match no route are not
 counted. Each forwarded request carries the gateway's identity in Istio's peer-metadata header,
@@ -27,7 +29,6 @@ from collections.abc import Mapping
 import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
-from prometheus_client import CollectorRegistry, generate_latest
 
 from sim.background_loop import BackgroundLoop
 from sim.gateway.directory import Endpoint, ServiceDirectory
@@ -38,13 +39,14 @@ from sim.mesh.istio import (
     DestinationService,
     IstioRequestMetrics,
 )
+from sim.mesh.series import exposition
 
 log = logging.getLogger(__name__)
 
 NO_HEALTHY_UPSTREAM = "no healthy upstream"
-CONNECT_FAILURE = (
-    "upstream connect error or disconnect/reset before headers. reset reason: connection failure"
-)
+_RESET = "upstream connect error or disconnect/reset before headers. reset reason: "
+CONNECT_FAILURE = _RESET + "connection failure"
+TERMINATED = _RESET + "connection termination"
 UPSTREAM_TIMEOUT = "upstream request timeout"
 
 # Hop-by-hop headers a proxy must not forward (RFC 9110 section 7.6.1), plus what aiohttp sets.
@@ -82,10 +84,10 @@ class Gateway:
         self._timeout_s = timeout_s
         self._rng = random.Random(seed)
         self._table = RoutingTable()
-        self.registry = CollectorRegistry(auto_describe=True)
-        self.metrics = IstioRequestMetrics(self.registry)
+        self.metrics = IstioRequestMetrics()
         self._session: aiohttp.ClientSession | None = None
         self._runners: list[web.AppRunner] = []
+        self._shadows: set[asyncio.Task[None]] = set()  # mirrored requests in flight
         self.port = 0
         self.metrics_port = 0
 
@@ -106,7 +108,7 @@ class Gateway:
         self._table = table
 
     def metrics_text(self) -> str:
-        return generate_latest(self.registry).decode()
+        return exposition(self.metrics.families).decode()
 
     def start(self, port: int = 0, metrics_port: int = 0) -> None:
         self._loop.start()
@@ -119,7 +121,9 @@ class Gateway:
             self._loop.stop()
 
     async def _start(self, port: int, metrics_port: int) -> None:
-        connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=30)
+        # A bounded keep-alive pool per pod, as Envoy's: bursts wait for a pooled connection
+        # instead of opening (and tearing down) one per request, which collapses under load.
+        connector = aiohttp.TCPConnector(limit=0, limit_per_host=64, keepalive_timeout=30)
         self._session = aiohttp.ClientSession(
             connector=connector,
             auto_decompress=False,
@@ -145,6 +149,10 @@ class Gateway:
         return int(sockets[0].getsockname()[1])
 
     async def _stop(self) -> None:
+        if self._shadows:
+            await asyncio.wait(list(self._shadows), timeout=2)
+        for shadow in list(self._shadows):
+            shadow.cancel()
         for runner in self._runners:
             await runner.cleanup()
         self._runners.clear()
@@ -153,7 +161,7 @@ class Gateway:
             self._session = None
 
     async def _metrics(self, _: web.Request) -> web.Response:
-        return web.Response(body=generate_latest(self.registry), content_type="text/plain")
+        return web.Response(body=exposition(self.metrics.families), content_type="text/plain")
 
     async def _proxy(self, request: web.Request) -> web.StreamResponse:
         started = time.monotonic()
@@ -167,7 +175,9 @@ class Gateway:
         body = await request.read()
         headers = _forwarded_headers(request.headers)
         if rule.mirror is not None and self._rng.uniform(0, 100) < rule.mirror_percent:
-            asyncio.create_task(self._shadow(rule.mirror, request, headers, body))
+            shadow = asyncio.create_task(self._shadow(rule.mirror, request, headers, body))
+            self._shadows.add(shadow)
+            shadow.add_done_callback(self._shadows.discard)
         return await self._forward(backend, request, headers, body, started)
 
     async def _forward(
@@ -188,8 +198,11 @@ class Gateway:
             tried.append(endpoint)
             try:
                 response = await self._send(endpoint, request, headers, body)
+            except (aiohttp.ClientConnectorError, ConnectionRefusedError):
+                response = None  # never reached the pod: Istio retries connect failures
             except (aiohttp.ClientConnectionError, ConnectionError):
-                response = None
+                # The pod went away mid-request; a reset is not in Istio's default retryOn.
+                return self._local_reply(service, endpoint, 503, TERMINATED, "UC", started)
             except TimeoutError:
                 return self._local_reply(service, endpoint, 504, UPSTREAM_TIMEOUT, "UT", started)
             final = attempt == self._retries

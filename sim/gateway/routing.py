@@ -119,9 +119,9 @@ class RoutingTable:
             return self.hosts[name]
         best: tuple[int, tuple[RouteRule, ...]] | None = None
         for pattern, rules in self.hosts.items():
-            if pattern == "*" or (pattern.startswith("*.") and name.endswith(pattern[1:])):
-                if best is None or len(pattern) > best[0]:
-                    best = (len(pattern), rules)
+            wildcard = pattern == "*" or (pattern.startswith("*.") and name.endswith(pattern[1:]))
+            if wildcard and (best is None or len(pattern) > best[0]):
+                best = (len(pattern), rules)
         return best[1] if best is not None else ()
 
     def route(self, host: str, path: str, headers: Mapping[str, str]) -> RouteRule | None:

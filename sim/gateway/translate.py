@@ -89,7 +89,7 @@ def _meta(obj: Obj) -> tuple[str, str, str]:
 
 
 def service_of(host: str, namespace: str) -> tuple[str, str]:
-    """(service, namespace) of a destination host: `svc`, `svc.ns`, or `svc.ns.svc.cluster.local`."""
+    """(service, namespace) of a host: `svc`, `svc.ns`, or `svc.ns.svc.cluster.local`."""
     name = host.removesuffix(CLUSTER_SUFFIX).removesuffix(".svc")
     parts = name.split(".")
     if len(parts) == 1:
@@ -143,6 +143,10 @@ def _vs_match(match: Obj) -> RequestMatch:
 def _vs_backend(route: Obj, namespace: str, *, single: bool) -> Backend:
     destination = route.get("destination") or {}
     service, service_ns = service_of(str(destination.get("host", "")), namespace)
+    if destination.get("subset"):
+        # DestinationRule subsets are not modelled: every pod of the Service takes the traffic.
+        log.warning("subset %r of %s ignored: subsets are not simulated", destination["subset"],
+                    service)  # fmt: skip
     # Istio: a lone destination takes all traffic; with several, an unset weight is 0.
     weight = int(route.get("weight", 100 if single else 0))
     port = (destination.get("port") or {}).get("number")

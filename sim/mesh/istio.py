@@ -18,10 +18,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
-from prometheus_client import CollectorRegistry
-
-from sim.mesh.series import CounterVec, HistogramVec
 from sim.mesh.pod import PodIdentity
+from sim.mesh.series import CounterVec, Family, HistogramVec
 
 PEER_METADATA_HEADER = "x-envoy-peer-metadata"
 
@@ -127,13 +125,15 @@ class DestinationService:
 class IstioRequestMetrics:
     """One proxy's `istio_requests_total` and `istio_request_duration_milliseconds`."""
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self) -> None:
         self.requests = CounterVec("istio_requests_total", "", ISTIO_LABELS)
         self.duration = HistogramVec(
             "istio_request_duration_milliseconds", "", ISTIO_LABELS, ENVOY_DEFAULT_BUCKETS_MS
         )
-        registry.register(self.requests)
-        registry.register(self.duration)
+
+    @property
+    def families(self) -> tuple[Family, ...]:
+        return (self.requests, self.duration)
 
     def record(
         self,

@@ -1,10 +1,10 @@
-"""Counters and histograms kept the way Envoy and queue-proxy keep them.
+"""Counters and histograms kept, and written out, the way Envoy and queue-proxy do.
 
-prometheus-client's own Counter and Histogram add `_created` samples that Envoy and Knative's
-queue-proxy never export; these collectors export exactly `<name>_total` or
-`<name>_bucket/_sum/_count`, so a scrape of the simulated proxies looks like a scrape of the real
-ones. Thread-safe: the gateway and the model servers observe from their loop thread while a scrape
-may render from another.
+prometheus-client's own types add `_created` samples and rename counters in `# TYPE` lines; the
+proxies do neither. These families render exactly `<name>` samples for counters (Envoy's end in
+`_total`, OpenCensus's `revision_app_request_count` does not) and `<name>_bucket/_sum/_count` for
+histograms with `le` bounds written as Go writes floats (`0.5`, `1`, `1.8e+06`). Thread-safe: the
+proxies observe on their loop thread while a scrape may render from another.
 """
 
 from __future__ import annotations
@@ -13,13 +13,38 @@ import bisect
 import threading
 from collections.abc import Iterable, Sequence
 
-from prometheus_client.metrics_core import HistogramMetricFamily, Metric
-from prometheus_client.registry import Collector
-
 LabelValues = tuple[str, ...]
 
 
-class CounterVec(Collector):
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _labels_text(names: Sequence[str], values: Sequence[str], extra: str = "") -> str:
+    pairs = [f'{n}="{_escape(v)}"' for n, v in zip(names, values, strict=True)]
+    if extra:
+        pairs.append(extra)
+    return "{" + ",".join(pairs) + "}"
+
+
+def _number(value: float) -> str:
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
+
+
+def bound_text(bound: float) -> str:
+    """A bucket bound as Go's strconv.FormatFloat(f, 'g', -1, 64) writes it."""
+    if bound == float("inf"):
+        return "+Inf"
+    if abs(bound) >= 1e6:
+        mantissa, exponent = f"{bound:e}".split("e")
+        mantissa = mantissa.rstrip("0").rstrip(".")
+        return f"{mantissa}e+{int(exponent):02d}"
+    return _number(bound)
+
+
+class CounterVec:
     """A counter family with fixed label names."""
 
     def __init__(self, name: str, documentation: str, labelnames: Sequence[str]) -> None:
@@ -37,18 +62,18 @@ class CounterVec(Collector):
         with self._lock:
             return self._values.get(labels, 0.0)
 
-    def collect(self) -> Iterable[Metric]:
-        # The sample name is exactly `name`: Envoy's end in `_total`, OpenCensus's
-        # (queue-proxy's `revision_app_request_count`) do not.
-        family = Metric(self.name, self.documentation, "counter")
+    def render(self) -> str:
         with self._lock:
             items = sorted(self._values.items())
-        for labels, value in items:
-            family.add_sample(self.name, dict(zip(self.labelnames, labels, strict=True)), value)
-        yield family
+        lines = [f"# HELP {self.name} {self.documentation}", f"# TYPE {self.name} counter"]
+        lines += [
+            f"{self.name}{_labels_text(self.labelnames, labels)} {_number(value)}"
+            for labels, value in items
+        ]
+        return "\n".join(lines) + "\n"
 
 
-class HistogramVec(Collector):
+class HistogramVec:
     """A histogram family with fixed label names and bucket bounds."""
 
     def __init__(
@@ -78,29 +103,26 @@ class HistogramVec(Collector):
             counts, _ = self._values.get(labels, ([0], 0.0))
             return sum(counts)
 
-    def collect(self) -> Iterable[Metric]:
-        family = HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
+    def render(self) -> str:
         with self._lock:
             items = sorted((k, (list(c), s)) for k, (c, s) in self._values.items())
+        lines = [f"# HELP {self.name} {self.documentation}", f"# TYPE {self.name} histogram"]
+        bounds = [bound_text(b) for b in (*self.bounds, float("inf"))]
         for labels, (counts, total) in items:
             cumulative = 0
-            buckets: list[tuple[str, float]] = []
-            for bound, n in zip((*self.bounds, float("inf")), counts, strict=True):
+            for bound, n in zip(bounds, counts, strict=True):
                 cumulative += n
-                buckets.append((_bound_text(bound), float(cumulative)))
-            family.add_metric(list(labels), buckets, total)
-        yield family
+                label_text = _labels_text(self.labelnames, labels, f'le="{bound}"')
+                lines.append(f"{self.name}_bucket{label_text} {cumulative}")
+            plain = _labels_text(self.labelnames, labels)
+            lines.append(f"{self.name}_sum{plain} {_number(total)}")
+            lines.append(f"{self.name}_count{plain} {cumulative}")
+        return "\n".join(lines) + "\n"
 
 
-def _bound_text(bound: float) -> str:
-    # Go's strconv.FormatFloat(f, 'g', -1, 64), as Envoy and Prometheus write `le`.
-    if bound == float("inf"):
-        return "+Inf"
-    text = repr(bound)
-    if text.endswith(".0") and abs(bound) < 1e6:
-        return text[:-2]
-    if abs(bound) >= 1e6:
-        mantissa, exponent = f"{bound:e}".split("e")
-        mantissa = mantissa.rstrip("0").rstrip(".")
-        return f"{mantissa}e+{int(exponent):02d}"
-    return text
+Family = CounterVec | HistogramVec
+
+
+def exposition(families: Iterable[Family]) -> bytes:
+    """The Prometheus text format (0.0.4) of `families`."""
+    return "".join(f.render() for f in families).encode()

@@ -6,9 +6,9 @@ listens on its own loopback port, speaks the KServe V1 and V2 REST protocols, an
 `reporter="destination"` series and, for Serverless revisions, Knative's queue-proxy series.
 """
 
+from sim.mesh.pod import KnativeRevision, PodIdentity
 from sim.modelserver.host import ModelServer, ModelServerHost
 from sim.modelserver.naming import ModelServerSpec, Protocol, served_model_name
-from sim.mesh.pod import KnativeRevision, PodIdentity
 
 __all__ = [
     "KnativeRevision",

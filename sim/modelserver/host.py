@@ -10,8 +10,8 @@ from __future__ import annotations
 from types import TracebackType
 
 from sim.background_loop import BackgroundLoop
-from sim.modelserver.naming import ModelServerSpec
 from sim.mesh.pod import PodIdentity
+from sim.modelserver.naming import ModelServerSpec
 from sim.modelserver.server import ModelServer
 
 __all__ = ["ModelServer", "ModelServerHost"]
@@ -59,8 +59,15 @@ class ModelServerHost:
         return server
 
     def restart(self, server: ModelServer) -> None:
-        """Restart the pod's container: same port, counters from zero, startup delay again."""
+        """Restart the pod's model-server container: same port, its own counters from zero,
+        startup delay again; the sidecars' counters carry on."""
         self._loop.run(server.restart())
+
+    def replace(self, server: ModelServer, pod: PodIdentity | None = None) -> ModelServer:
+        """Replace the pod (a rollout or eviction): the old one is deleted and a new one, with
+        every counter from zero, listens on a new port. Callers update the Service's endpoints."""
+        self.delete(server)
+        return self.launch(server.spec, pod or server.pod)
 
     def delete(self, server: ModelServer) -> None:
         """Delete the pod: its server stops and its port is freed."""

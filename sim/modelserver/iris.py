@@ -36,6 +36,10 @@ class InvalidInstances(ValueError):
     """Instances that are not rows of four numbers."""
 
 
+class InvalidShape(InvalidInstances):
+    """A V2 tensor whose data does not fit its declared shape."""
+
+
 @dataclass(frozen=True)
 class IrisClassifier:
     """Nearest-centroid classifier; `version` shifts the petal centroids slightly."""
@@ -82,10 +86,12 @@ def rows_of(instances: object) -> list[list[float]]:
 
 def flat_rows(data: object, shape: object) -> list[list[float]]:
     """The rows of a V2 tensor given as flat or nested `data` with `shape` [n, 4]."""
-    if not isinstance(shape, list) or len(shape) != 2 or shape[1] != FEATURES:
-        raise InvalidInstances(f"expected an input tensor of shape [n, {FEATURES}], got {shape}")
+    if not isinstance(shape, list) or len(shape) != 2 or not all(isinstance(d, int) for d in shape):
+        raise InvalidShape(f"expected an input tensor of shape [n, {FEATURES}], got {shape}")
+    rows, width = shape
     if isinstance(data, list) and data and isinstance(data[0], list):
         return rows_of(data)
-    if not isinstance(data, list) or len(data) != shape[0] * FEATURES:
-        raise InvalidInstances("input tensor data does not match its shape")
-    return rows_of([data[i : i + FEATURES] for i in range(0, len(data), FEATURES)])
+    if not isinstance(data, list) or len(data) != rows * width:
+        size = len(data) if isinstance(data, list) else 1
+        raise InvalidShape(f"cannot reshape array of size {size} into shape {tuple(shape)}")
+    return rows_of([data[i : i + width] for i in range(0, len(data), width)])

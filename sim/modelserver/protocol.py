@@ -4,8 +4,9 @@ Shapes and messages follow KServe's Python model server: errors are `{"error": "
 an unknown model is a 404 "Model with name X does not exist.", a model that is not ready a 503
 "Model with name X is not ready.", a body that is not JSON a 400 "Unrecognized request format",
 and a V2 body that does not fit the inference-request schema a 422 with FastAPI's `detail` list.
-Contents the model cannot use (wrong number of features) fail inside the model: KServe's sklearn
-server turns that into a 500 InferenceError for V1 and a 400 InvalidInput for V2 tensors.
+Contents the model cannot use (wrong number of features) fail inside the model, which KServe 0.21
+answers with a 500 `"<ExceptionType> : <message>"`; a V2 tensor whose data does not fit its shape
+is a 400 InvalidInput. Checked against the `kserve` 0.21 package's server on the same requests.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sim.modelserver.iris import InvalidInstances, flat_rows, rows_of
+from sim.modelserver.iris import InvalidInstances, InvalidShape, flat_rows, rows_of
 
 SERVER_NAME = "kserve"
-SERVER_VERSION = "0.15.0"
+SERVER_VERSION = "0.21.0"
 
 
 @dataclass(frozen=True)
@@ -54,22 +55,22 @@ def v1_rows(body: bytes) -> list[list[float]] | Reply:
     if problem is not None:
         return problem
     if not isinstance(payload, dict):
-        return error(500, 'Expected a JSON object with "instances" or "inputs"')
+        return error(500, "TypeError : list indices must be integers or slices, not str")
     instances = payload.get("instances", payload.get("inputs"))
     if instances is None:
-        return error(500, "'instances'")
+        return error(500, "KeyError : 'instances'")
     try:
         return rows_of(instances)
     except InvalidInstances as exc:
-        return error(500, str(exc))
+        return error(500, f"ValueError : {exc}")
 
 
 def v1_response(predictions: list[int]) -> Reply:
     return Reply(200, {"predictions": predictions})
 
 
-def _validation_error(location: list[str | int], message: str, kind: str) -> Reply:
-    return Reply(422, {"detail": [{"type": kind, "loc": ["body", *location], "msg": message}]})
+def _validation_error(*details: dict[str, Any]) -> Reply:
+    return Reply(422, {"detail": list(details)})
 
 
 @dataclass(frozen=True)
@@ -85,24 +86,65 @@ def v2_request(body: bytes) -> V2Request | Reply:
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return _validation_error([0], f"JSON decode error: {exc}", "json_invalid")
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        return _validation_error(
+            {
+                "type": "json_invalid",
+                "loc": ["body", exc.pos if isinstance(exc, json.JSONDecodeError) else 0],
+                "msg": "JSON decode error",
+                "input": {},
+                "ctx": {"error": reason},
+            }
+        )
+    # FastAPI validates the body against InferenceRequest | bytes: both failures are listed.
+    not_bytes = {
+        "type": "bytes_type",
+        "loc": ["body", "bytes"],
+        "msg": "Input should be a valid bytes",
+        "input": payload,
+    }
     if not isinstance(payload, dict):
-        return _validation_error([], "Input should be a valid dictionary", "model_attributes_type")
+        return _validation_error(
+            {
+                "type": "model_attributes_type",
+                "loc": ["body", "InferenceRequest"],
+                "msg": "Input should be a valid dictionary or object to extract fields from",
+                "input": payload,
+            },
+            not_bytes,
+        )
     inputs = payload.get("inputs")
     if not isinstance(inputs, list):
-        return _validation_error(["inputs"], "Field required", "missing")
+        return _validation_error(
+            {
+                "type": "missing" if inputs is None else "list_type",
+                "loc": ["body", "InferenceRequest", "inputs"],
+                "msg": "Field required" if inputs is None else "Input should be a valid list",
+                "input": payload,
+            },
+            not_bytes,
+        )
     for index, tensor in enumerate(inputs):
-        if not isinstance(tensor, dict):
-            return _validation_error(["inputs", index], "Input should be an object", "dict_type")
-        for field in ("name", "shape", "datatype", "data"):
-            if field not in tensor:
-                return _validation_error(["inputs", index, field], "Field required", "missing")
+        fields = tensor if isinstance(tensor, dict) else {}
+        missing = [f for f in ("name", "shape", "datatype", "data") if f not in fields]
+        if missing:
+            return _validation_error(
+                {
+                    "type": "missing",
+                    "loc": ["body", "InferenceRequest", "inputs", index, missing[0]],
+                    "msg": "Field required",
+                    "input": tensor,
+                },
+                not_bytes,
+            )
     if len(inputs) != 1:
         return error(400, f"Expected 1 input tensor, got {len(inputs)}")
     try:
         rows = flat_rows(inputs[0]["data"], inputs[0]["shape"])
-    except InvalidInstances as exc:
+    except InvalidShape as exc:
         return error(400, str(exc))
+    except InvalidInstances as exc:
+        return error(500, f"ValueError : {exc}")
     return V2Request(rows=rows, request_id=str(payload.get("id") or uuid.uuid4()))
 
 
@@ -134,8 +176,9 @@ def v2_model_metadata(model_name: str) -> Reply:
             "name": model_name,
             "versions": None,
             "platform": "",
-            "inputs": [{"name": "input-0", "datatype": "FP32", "shape": [-1, 4]}],
-            "outputs": [{"name": "output-0", "datatype": "INT64", "shape": [-1]}],
+            # KServe's Model reports no tensor types unless a model declares them.
+            "inputs": [],
+            "outputs": [],
         },
     )
 

@@ -22,10 +22,10 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from sim.mesh.istio import Peer
+from sim.mesh.pod import PodIdentity
 from sim.modelserver import protocol
 from sim.modelserver.iris import IrisClassifier
 from sim.modelserver.naming import ModelServerSpec
-from sim.mesh.pod import PodIdentity
 from sim.modelserver.telemetry import PodTelemetry
 
 log = logging.getLogger(__name__)
@@ -111,9 +111,10 @@ class ModelServer:
             self._crash_task = asyncio.create_task(self._crash_later(crash_after))
 
     async def restart(self) -> None:
-        """Restart the container: down, then up on the same port with fresh counters."""
+        """Restart the model-server container: down, then up on the same port; its own
+        metrics start from zero while the sidecars' carry on (the pod is the same)."""
         await self._halt()
-        self.telemetry = PodTelemetry(self.pod)
+        self.telemetry.restart_container()
         self.restarts += 1
         await self.start()
 
@@ -137,7 +138,7 @@ class ModelServer:
         await self._halt()
         await asyncio.sleep(self.spec.behaviour.restart_s)
         if not self._stopped:
-            self.telemetry = PodTelemetry(self.pod)
+            self.telemetry.restart_container()
             self.restarts += 1
             await self.start()
 
@@ -148,15 +149,25 @@ class ModelServer:
         """Count the request as the pod's Istio sidecar and queue-proxy would."""
         if request.path == "/metrics":  # Prometheus scrapes Istio's merged endpoint, not counted
             return await handler(request)
-        telemetry = self.telemetry
+        sidecar = self.telemetry.sidecar
         started = time.monotonic()
+        status = 500
         try:
             response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPNotFound:
+            status = 404  # FastAPI's answer for a path it does not serve
+            return web.json_response({"detail": "Not Found"}, status=404)
+        except web.HTTPMethodNotAllowed:
+            status = 405
+            return web.json_response({"detail": "Method Not Allowed"}, status=405)
         except web.HTTPException as exc:
-            response = exc
-        duration_ms = (time.monotonic() - started) * 1000.0
-        telemetry.record_request(Peer.from_headers(request.headers), response.status, duration_ms)
-        return response
+            status = exc.status
+            raise
+        finally:
+            duration_ms = (time.monotonic() - started) * 1000.0
+            sidecar.record_request(Peer.from_headers(request.headers), status, duration_ms)
 
     async def _metrics(self, _: web.Request) -> web.Response:
         return web.Response(body=self.telemetry.exposition(), content_type="text/plain")
@@ -181,7 +192,7 @@ class ModelServer:
             problem = self._check_model(name)
             return _json(problem or protocol.Reply(200, {"name": name, "ready": True}))
         if request.method != "POST" or verb not in ("predict", "explain"):
-            raise web.HTTPNotFound(text=json.dumps({"detail": "Not Found"}))
+            raise web.HTTPNotFound()
         problem = self._check_model(name)
         if problem is not None:
             return _json(problem)
@@ -199,7 +210,7 @@ class ModelServer:
     async def _predict(self, rows: list[list[float]]) -> list[int] | protocol.Reply:
         """One prediction with the behaviour's latency and failures, timed as KServe times it."""
         behaviour = self.spec.behaviour
-        telemetry = self.telemetry
+        telemetry = self.telemetry.model_server
         labels = {"model_name": self.model_name}
         telemetry.preprocess.labels(**labels).observe(0.0)  # the iris model has no preprocessing
         started = time.monotonic()
@@ -245,6 +256,4 @@ class ModelServer:
         predictions = await self._predict(request_body.rows)
         if isinstance(predictions, protocol.Reply):
             return _json(predictions)
-        return _json(
-            protocol.v2_response(self.model_name, request_body.request_id, predictions)
-        )
+        return _json(protocol.v2_response(self.model_name, request_body.request_id, predictions))

@@ -1,19 +1,27 @@
-"""Everything one model-server pod exports at `/metrics`, kept for one container's life.
+"""Everything one model-server pod exports at `/metrics`, kept as long as what counts it lives.
 
-A real pod's metrics come from three processes: the KServe model server itself
+A real pod's metrics come from three containers: the KServe model server itself
 (`request_*_seconds` histograms, label `model_name`, prometheus-client defaults), the Istio sidecar
 (`reporter="destination"` series, merged into one scrape endpoint by Istio's metrics merging), and
-for Knative revisions the queue-proxy (`revision_app_request_*`, latencies in ms). All of them
-start from zero when the container restarts, so a `PodTelemetry` is made anew for each start.
+for Knative revisions the queue-proxy (`revision_app_request_*`, latencies in ms). A crash
+restarts only the model-server container, so only `ModelServerMetrics` start again from zero; the
+sidecars' `SidecarMetrics` reset when the pod is replaced.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 
 from sim.mesh.istio import DestinationService, IstioRequestMetrics, Peer
-from sim.mesh.series import CounterVec, HistogramVec
 from sim.mesh.pod import PodIdentity
+from sim.mesh.series import CounterVec, Family, HistogramVec, exposition
 
 # Knative queue-proxy's request latency bounds, in milliseconds.
 KNATIVE_LATENCY_BUCKETS_MS: tuple[float, ...] = (
@@ -35,12 +43,15 @@ KNATIVE_LABELS: tuple[str, ...] = (
 KSERVE_LABELS = ("model_name",)
 
 
-class PodTelemetry:
-    """The metrics of one model-server container start."""
+class ModelServerMetrics:
+    """The KServe model server's own metrics, for one start of its container."""
 
-    def __init__(self, pod: PodIdentity) -> None:
-        self.pod = pod
+    def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        # KServe serves prometheus-client's default registry, with the process and Python series.
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
         self.preprocess = Histogram(
             "request_preprocess_seconds",
             "pre-process request latency",
@@ -65,7 +76,14 @@ class PodTelemetry:
             KSERVE_LABELS,
             registry=self.registry,
         )
-        self.istio = IstioRequestMetrics(self.registry)
+
+
+class SidecarMetrics:
+    """What the pod's Istio sidecar and, for Knative revisions, queue-proxy count."""
+
+    def __init__(self, pod: PodIdentity) -> None:
+        self.pod = pod
+        self.istio = IstioRequestMetrics()
         self.knative_count: CounterVec | None = None
         self.knative_latency: HistogramVec | None = None
         if pod.knative is not None:
@@ -80,8 +98,12 @@ class PodTelemetry:
                 KNATIVE_LABELS,
                 KNATIVE_LATENCY_BUCKETS_MS,
             )
-            self.registry.register(self.knative_count)
-            self.registry.register(self.knative_latency)
+
+    def exposition(self) -> bytes:
+        families: list[Family] = list(self.istio.families)
+        if self.knative_count is not None and self.knative_latency is not None:
+            families += [self.knative_count, self.knative_latency]
+        return exposition(families)
 
     def record_request(self, source: Peer, status: int, duration_ms: float) -> None:
         """What the sidecar and queue-proxy count for one request that reached this pod."""
@@ -110,5 +132,18 @@ class PodTelemetry:
         self.knative_count.inc(labels)
         self.knative_latency.observe(labels, duration_ms)
 
+
+class PodTelemetry:
+    """One pod's merged scrape endpoint: the current container's metrics and the sidecars'."""
+
+    def __init__(self, pod: PodIdentity) -> None:
+        self.pod = pod
+        self.model_server = ModelServerMetrics()
+        self.sidecar = SidecarMetrics(pod)
+
+    def restart_container(self) -> None:
+        """The model-server container restarted: its metrics start from zero, the sidecars' not."""
+        self.model_server = ModelServerMetrics()
+
     def exposition(self) -> bytes:
-        return generate_latest(self.registry)
+        return generate_latest(self.model_server.registry) + self.sidecar.exposition()

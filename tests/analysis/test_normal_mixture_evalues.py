@@ -40,3 +40,25 @@ def test_radius_is_where_the_two_sided_mixture_reaches_one_over_alpha() -> None:
     s = v + tau * tau
     two_sided = math.sqrt(v / s) * math.exp(r * r * tau * tau / (2 * v * s))
     assert math.isclose(two_sided, 1 / alpha, rel_tol=1e-9)
+
+
+def test_the_reported_interval_agrees_with_the_harm_evalue() -> None:
+    # Harm at level alpha on a margin m fires exactly when the interval's lower end clears m.
+    import math
+
+    import numpy as np
+
+    from analysis.normal_mixture import evalue_radius, log_evalue_greater
+
+    taus = (0.005, 0.02, 0.08)
+    alpha = 0.025
+    rng = np.random.default_rng(7)
+    d = rng.uniform(0, 0.3, 500)
+    v = rng.uniform(1e-6, 2e-3, 500)
+    margin = 0.005
+    fires = log_evalue_greater(d - margin, v, taus) >= math.log(1 / alpha)
+    lower = d - evalue_radius(v, taus, alpha)
+    clear = lower > margin
+    disagree = np.flatnonzero(fires != clear)
+    # Only cases within bisection precision of the boundary may differ.
+    assert np.all(np.abs(lower[disagree] - margin) < 1e-9)

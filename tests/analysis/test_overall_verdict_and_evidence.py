@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from analysis.counts import RevisionCounts
+from analysis.counts import LatencyHistogram, RevisionCounts
 from analysis.evaluate import NoData, SplitPeriod, evaluate, split_periods
 from analysis.evidence import EVALUE_CAP, CheckEvidence
 from analysis.settings import (
@@ -139,3 +139,27 @@ def test_bad_settings_say_what_to_change(make: Callable[[], object], words: str)
 def test_periods_with_decreasing_counts_are_refused_with_a_reason() -> None:
     with pytest.raises(ValueError, match="must not decrease"):
         split_periods([10, 25], [100, 50], [10, 20])
+
+
+@pytest.mark.parametrize(
+    ("canary", "words"),
+    [
+        (RevisionCounts(10, 12, None), "more failures"),
+        (RevisionCounts(-1, 0, None), "negative counts"),
+        (RevisionCounts(10, 0, LatencyHistogram((0.1, math.inf), (8, 5))), "not cumulative"),
+        (RevisionCounts(10, 0, LatencyHistogram((0.1, 1.0), (8, 10))), "no +Inf bucket"),
+    ],
+)
+def test_inconsistent_counts_are_held_as_no_data_with_the_reason(
+    canary: RevisionCounts, words: str
+) -> None:
+    result = evaluate(AnalysisSettings(), stable=RevisionCounts(100, 1, None), canary=canary)
+    assert result.verdict is Verdict.NO_DATA
+    assert words in result.message
+
+
+def test_holding_without_a_limit_says_only_that_it_holds() -> None:
+    settings = AnalysisSettings(no_data=NoDataSettings(limit_seconds=math.inf))
+    result = evaluate(settings, stable=NoData("empty result"), canary=NoData("empty result"))
+    assert result.verdict is Verdict.NO_DATA
+    assert result.message == "no data (stable: empty result; canary: empty result); holding"

@@ -60,17 +60,26 @@ def test_canary_requests_while_its_weight_is_zero_are_a_certain_mismatch() -> No
 
 
 def test_the_log_e_value_is_the_grid_mixture_of_binomial_likelihood_ratios() -> None:
-    # One period, weight 0.5, 60 of 100 to the canary: average over the grid of
-    # (rho/0.5)^60 ((1-rho)/0.5)^40 with rho = sigmoid(phi). With one period the common-shift
-    # and per-period mixtures are the same, so their average is too.
-    phis = [-2.0, -1.0, -0.3, -0.1, -0.03, -0.01, 0.01, 0.03, 0.1, 0.3, 1.0, 2.0]
-    ratios = []
-    for phi in phis:
+    # One period, weight 0.5, 60 of 100 to the canary: average over the grid of the ratio of
+    # (rho^60 (1-rho)^40) at rho = sigmoid(phi) to the same at the nearest tolerated shift
+    # sigmoid(+-0.05). With one period the common-shift and per-period mixtures coincide.
+    shift = sample_ratio.TOLERATED_SHIFT
+    beyond = [0.01, 0.03, 0.1, 0.3, 1.0, 2.0]
+    phis = [-(shift + b) for b in beyond] + [shift + b for b in beyond]
+
+    def likelihood(phi: float) -> float:
         rho = 1 / (1 + np.exp(-phi))
-        ratios.append((rho / 0.5) ** 60 * ((1 - rho) / 0.5) ** 40)
+        return float(rho**60 * (1 - rho) ** 40)
+
+    ratios = [likelihood(phi) / likelihood(float(np.sign(phi)) * shift) for phi in phis]
     expected = np.log(np.mean(ratios))
     log_e = sample_ratio.log_evalue(np.array([0.5]), np.array([40]), np.array([60]))
     assert np.isclose(float(log_e), expected, rtol=1e-10)
+
+
+def test_a_share_within_the_tolerated_shift_never_fails() -> None:
+    # 10.3% against a weight of 10% with a million requests: inside the tolerated band.
+    assert _srm([SplitPeriod(10, 897_000, 103_000)]) is Verdict.PASS
 
 
 def test_periods_come_from_cumulative_counts_at_step_boundaries() -> None:

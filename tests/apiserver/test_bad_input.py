@@ -192,3 +192,16 @@ def test_dry_run_does_not_persist(
     assert response.status_code == 201
     assert response.json()["metadata"]["name"] == "dry"
     assert http.get(f"{url}/dry").status_code == 404
+
+
+def test_verbs_a_path_does_not_take_are_not_allowed(
+    api_server: APIServer, http: requests.Session, namespace: str
+) -> None:
+    collection = f"{api_server.url}/api/v1/namespaces/{namespace}/configmaps"
+    for method, url in (("POST", f"{collection}/named"), ("PUT", collection)):
+        response = http.request(method, url, json={"metadata": {"name": "named"}})
+        assert response.status_code == 405
+        assert _status(response)["message"] == (
+            "the server does not allow this method on the requested resource"
+        )
+    assert http.get(collection).json()["items"] == []

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from apiserver_manifests import isvc_object
 from kubernetes import client as k8s_client
-from kubernetes.client.rest import ApiException
+from kubernetes.client import ApiException
 
 GROUP, VERSION = "kcanary.io", "v1alpha1"
 PLURAL = "inferencerollouts"
@@ -26,7 +26,7 @@ def _rollout(name: str, namespace: str) -> dict[str, Any]:
 def test_replace_with_a_stale_resource_version_conflicts(
     kube_api_client: k8s_client.ApiClient, namespace: str
 ) -> None:
-    custom = k8s_client.CustomObjectsApi(kube_api_client)
+    custom: Any = k8s_client.CustomObjectsApi(kube_api_client)
     created = custom.create_namespaced_custom_object(
         "serving.kserve.io", "v1beta1", namespace, "inferenceservices", isvc_object("a", namespace)
     )
@@ -42,26 +42,26 @@ def test_replace_with_a_stale_resource_version_conflicts(
             "serving.kserve.io", "v1beta1", namespace, "inferenceservices", "a", stale
         )
     assert conflict.value.status == 409
-    assert '"reason":"Conflict"' in conflict.value.body
+    assert '"reason":"Conflict"' in str(conflict.value.body)
 
 
 def test_create_of_an_existing_name_is_already_exists(
     kube_api_client: k8s_client.ApiClient, namespace: str
 ) -> None:
-    core = k8s_client.CoreV1Api(kube_api_client)
+    core: Any = k8s_client.CoreV1Api(kube_api_client)
     body = {"metadata": {"name": "twice"}, "data": {"a": "1"}}
     core.create_namespaced_config_map(namespace, body)
     with pytest.raises(ApiException) as duplicate:
         core.create_namespaced_config_map(namespace, body)
     assert duplicate.value.status == 409
-    assert '"message":"configmaps \\"twice\\" already exists"' in duplicate.value.body
-    assert '"reason":"AlreadyExists"' in duplicate.value.body
+    assert '"message":"configmaps \\"twice\\" already exists"' in str(duplicate.value.body)
+    assert '"reason":"AlreadyExists"' in str(duplicate.value.body)
 
 
 def test_generation_counts_spec_changes_only(
     kube_api_client: k8s_client.ApiClient, namespace: str
 ) -> None:
-    custom = k8s_client.CustomObjectsApi(kube_api_client)
+    custom: Any = k8s_client.CustomObjectsApi(kube_api_client)
     args = ("serving.kserve.io", "v1beta1", namespace, "inferenceservices", "gen")
     created = custom.create_namespaced_custom_object(*args[:-1], isvc_object("gen", namespace))
     assert created["metadata"]["generation"] == 1
@@ -79,7 +79,7 @@ def test_generation_counts_spec_changes_only(
 def test_status_is_written_only_through_the_status_subresource(
     kube_api_client: k8s_client.ApiClient, namespace: str
 ) -> None:
-    custom = k8s_client.CustomObjectsApi(kube_api_client)
+    custom: Any = k8s_client.CustomObjectsApi(kube_api_client)
     args = (GROUP, VERSION, namespace, PLURAL)
     created = custom.create_namespaced_custom_object(*args, _rollout("r", namespace))
     assert "status" not in created  # dropped on create
@@ -112,7 +112,7 @@ def test_status_is_written_only_through_the_status_subresource(
 def test_scale_subresource_reads_and_writes_replicas(
     kube_api_client: k8s_client.ApiClient, namespace: str
 ) -> None:
-    apps = k8s_client.AppsV1Api(kube_api_client)
+    apps: Any = k8s_client.AppsV1Api(kube_api_client)
     apps.create_namespaced_deployment(
         namespace,
         {

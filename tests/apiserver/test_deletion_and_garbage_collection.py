@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from apiserver_manifests import config_map, isvc, isvc_object
-from conftest import Kubectl, unique_name
+from kubectl_harness import Kubectl, unique_name
 from kubernetes import client as k8s_client
-from kubernetes.client.rest import ApiException
+from kubernetes.client import ApiException
 
 GROUP, VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
 
@@ -74,7 +74,7 @@ def test_delete_returns_promptly(kubectl: Kubectl, namespace: str) -> None:
 def test_delete_is_held_by_a_finalizer_until_it_is_removed(
     kube_api_client: k8s_client.ApiClient, namespace: str
 ) -> None:
-    custom = k8s_client.CustomObjectsApi(kube_api_client)
+    custom: Any = k8s_client.CustomObjectsApi(kube_api_client)
     name = unique_name("iris")
     body = isvc_object(name, namespace)
     body["metadata"]["finalizers"] = ["kcanary.io/cleanup"]
@@ -95,8 +95,8 @@ def test_delete_is_held_by_a_finalizer_until_it_is_removed(
 def test_dependents_outlive_the_owners_delete_call_then_go(
     kube_api_client: k8s_client.ApiClient, namespace: str
 ) -> None:
-    custom = k8s_client.CustomObjectsApi(kube_api_client)
-    core = k8s_client.CoreV1Api(kube_api_client)
+    custom: Any = k8s_client.CustomObjectsApi(kube_api_client)
+    core: Any = k8s_client.CoreV1Api(kube_api_client)
     name = unique_name("iris")
     owner = custom.create_namespaced_custom_object(
         GROUP, VERSION, namespace, PLURAL, isvc_object(name, namespace)
@@ -112,8 +112,8 @@ def test_dependents_outlive_the_owners_delete_call_then_go(
 def test_an_owner_recreated_under_the_same_name_adopts_nothing(
     kube_api_client: k8s_client.ApiClient, namespace: str
 ) -> None:
-    custom = k8s_client.CustomObjectsApi(kube_api_client)
-    core = k8s_client.CoreV1Api(kube_api_client)
+    custom: Any = k8s_client.CustomObjectsApi(kube_api_client)
+    core: Any = k8s_client.CoreV1Api(kube_api_client)
     name = unique_name("iris")
     first = custom.create_namespaced_custom_object(
         GROUP, VERSION, namespace, PLURAL, isvc_object(name, namespace)
@@ -131,8 +131,8 @@ def test_an_owner_recreated_under_the_same_name_adopts_nothing(
 def test_foreground_deletion_waits_for_blocking_dependents(
     kube_api_client: k8s_client.ApiClient, namespace: str
 ) -> None:
-    custom = k8s_client.CustomObjectsApi(kube_api_client)
-    core = k8s_client.CoreV1Api(kube_api_client)
+    custom: Any = k8s_client.CustomObjectsApi(kube_api_client)
+    core: Any = k8s_client.CoreV1Api(kube_api_client)
     name = unique_name("iris")
     owner = custom.create_namespaced_custom_object(
         GROUP, VERSION, namespace, PLURAL, isvc_object(name, namespace)
@@ -158,8 +158,8 @@ def test_foreground_deletion_waits_for_blocking_dependents(
 def test_orphan_deletion_keeps_dependents_without_the_reference(
     kube_api_client: k8s_client.ApiClient, namespace: str
 ) -> None:
-    custom = k8s_client.CustomObjectsApi(kube_api_client)
-    core = k8s_client.CoreV1Api(kube_api_client)
+    custom: Any = k8s_client.CustomObjectsApi(kube_api_client)
+    core: Any = k8s_client.CoreV1Api(kube_api_client)
     name = unique_name("iris")
     owner = custom.create_namespaced_custom_object(
         GROUP, VERSION, namespace, PLURAL, isvc_object(name, namespace)
@@ -177,8 +177,8 @@ def test_orphan_deletion_keeps_dependents_without_the_reference(
 def test_kubectl_cascade_orphan_keeps_dependents(
     kubectl: Kubectl, kube_api_client: k8s_client.ApiClient, namespace: str
 ) -> None:
-    custom = k8s_client.CustomObjectsApi(kube_api_client)
-    core = k8s_client.CoreV1Api(kube_api_client)
+    custom: Any = k8s_client.CustomObjectsApi(kube_api_client)
+    core: Any = k8s_client.CoreV1Api(kube_api_client)
     name = unique_name("iris")
     owner = custom.create_namespaced_custom_object(
         GROUP, VERSION, namespace, PLURAL, isvc_object(name, namespace)
@@ -192,7 +192,7 @@ def test_kubectl_cascade_orphan_keeps_dependents(
 def test_deleting_a_namespace_deletes_its_contents(
     kube_api_client: k8s_client.ApiClient,
 ) -> None:
-    core = k8s_client.CoreV1Api(kube_api_client)
+    core: Any = k8s_client.CoreV1Api(kube_api_client)
     name = unique_name("doomed")
     core.create_namespace({"metadata": {"name": name}})
     core.create_namespaced_config_map(name, config_map("inside", name))
@@ -205,11 +205,11 @@ def test_deleting_a_namespace_deletes_its_contents(
         try:
             core.read_namespace(name)
         except ApiException as error:
-            return error.status == 404
+            return bool(error.status == 404)
         return False
 
     eventually(gone)
     with pytest.raises(ApiException) as missing:
         core.create_namespaced_config_map(name, config_map("again", name))
     assert missing.value.status == 404
-    assert json.loads(missing.value.body)["message"] == f'namespaces "{name}" not found'
+    assert json.loads(str(missing.value.body))["message"] == f'namespaces "{name}" not found'

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from apiserver_manifests import isvc, widget, widget_crd
-from conftest import REPO_ROOT, Kubectl, unique_name
+from kubectl_harness import REPO_ROOT, Kubectl, unique_name
 from kubernetes import client as k8s_client
 
 
@@ -21,7 +22,7 @@ def test_apply_creates_then_updates_an_inference_service(
     )
     assert f"inferenceservice.serving.kserve.io/{name} configured" in updated.stdout
 
-    stored = k8s_client.CustomObjectsApi(kube_api_client).get_namespaced_custom_object(
+    stored: Any = k8s_client.CustomObjectsApi(kube_api_client).get_namespaced_custom_object(
         "serving.kserve.io", "v1beta1", namespace, "inferenceservices", name
     )
     assert stored["spec"]["predictor"]["model"]["storageUri"] == "s3://models/iris/v2"

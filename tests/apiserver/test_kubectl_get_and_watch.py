@@ -6,7 +6,7 @@ import subprocess
 import time
 
 from apiserver_manifests import isvc
-from conftest import Kubectl, unique_name
+from kubectl_harness import Kubectl, unique_name
 
 IRIS_COLUMNS = ["NAME", "URL", "READY", "PREV", "LATEST", "PREVROLLEDOUTREVISION",
                 "LATESTREADYREVISION", "AGE"]  # fmt: skip
@@ -47,7 +47,7 @@ def test_get_watch_sees_a_later_change_with_the_printer_columns(
     try:
         deadline = time.monotonic() + 20
         assert _read_lines_until(by_name, 2, deadline)[0].split() == IRIS_COLUMNS
-        assert _read_lines_until(listing, 2, deadline) [0].split() == ["NAME", "DATA", "AGE"]
+        assert _read_lines_until(listing, 2, deadline)[0].split() == ["NAME", "DATA", "AGE"]
         kubectl.run("label", "isvc", isvc_name, "-n", namespace, "changed=yes")
         kubectl.run("label", "configmap", "settings", "-n", namespace, "changed=yes")
         later = _read_lines_until(by_name, 1, deadline)

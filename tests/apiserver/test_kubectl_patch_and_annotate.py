@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from apiserver_manifests import isvc
-from conftest import Kubectl, unique_name
+from kubectl_harness import Kubectl, unique_name
 
 
 def _isvc_json(kubectl: Kubectl, name: str, namespace: str) -> dict[str, object]:
@@ -24,9 +24,7 @@ def test_annotate_sets_an_annotation(kubectl: Kubectl, namespace: str) -> None:
     assert metadata["generation"] == 1  # metadata changes leave generation alone
 
 
-def test_annotate_with_a_stale_resource_version_conflicts(
-    kubectl: Kubectl, namespace: str
-) -> None:
+def test_annotate_with_a_stale_resource_version_conflicts(kubectl: Kubectl, namespace: str) -> None:
     name = unique_name("iris")
     kubectl.run("apply", "-f", "-", input=isvc(name, namespace))
     metadata = _isvc_json(kubectl, name, namespace)["metadata"]
@@ -60,7 +58,9 @@ def test_patch_merge_changes_the_spec_and_bumps_generation(
     )  # fmt: skip
     stored = _isvc_json(kubectl, name, namespace)
     assert stored["spec"] == {
-        "predictor": {"model": {"modelFormat": {"name": "sklearn"}, "storageUri": "s3://models/iris/v9"}}
+        "predictor": {
+            "model": {"modelFormat": {"name": "sklearn"}, "storageUri": "s3://models/iris/v9"}
+        }
     }
     assert isinstance(stored["metadata"], dict) and stored["metadata"]["generation"] == 2
 
@@ -116,7 +116,9 @@ def test_strategic_patch_merges_lists_of_a_built_in_kind(kubectl: Kubectl, names
         },
     }
     kubectl.run("apply", "-f", "-", input=json.dumps(deployment))
-    patch = {"spec": {"template": {"spec": {"containers": [{"name": "nginx", "image": "nginx:2"}]}}}}
+    patch = {
+        "spec": {"template": {"spec": {"containers": [{"name": "nginx", "image": "nginx:2"}]}}}
+    }
     kubectl.run("patch", "deployment", "web", "-n", namespace, "-p", json.dumps(patch))
     stored = json.loads(
         kubectl.run("get", "deployment", "web", "-n", namespace, "-o", "json").stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from typing import Any
 
 import requests
 from kubernetes import client as k8s_client
@@ -20,7 +21,7 @@ def test_a_lease_is_created_and_renewed_with_micro_time(
     http: requests.Session,
     namespace: str,
 ) -> None:
-    coordination = k8s_client.CoordinationV1Api(kube_api_client)
+    coordination: Any = k8s_client.CoordinationV1Api(kube_api_client)
     acquired = datetime.datetime.now(datetime.UTC)
     lease = k8s_client.V1Lease(
         metadata=k8s_client.V1ObjectMeta(name="leader"),
@@ -64,7 +65,7 @@ def test_an_event_is_created_and_patched_with_strategic_merge(
     http: requests.Session,
     namespace: str,
 ) -> None:
-    core = k8s_client.CoreV1Api(kube_api_client)
+    core: Any = k8s_client.CoreV1Api(kube_api_client)
     now = datetime.datetime.now(datetime.UTC)
     event = k8s_client.CoreV1Event(
         metadata=k8s_client.V1ObjectMeta(name="iris.1"),

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import pytest
 from apiserver_manifests import config_map
 from kubernetes import client as k8s_client
-from kubernetes import watch
-from kubernetes.client.rest import ApiException
+from kubernetes import watch as k8s_watch
+from kubernetes.client import ApiException
 
 from sim.apiserver.server import APIServer
 
@@ -26,7 +27,7 @@ def _wait_for(condition: object, timeout: float = 10.0) -> None:
 def test_watch_resumes_from_its_last_resource_version_when_the_server_closes_it(
     api_server: APIServer, kube_api_client: k8s_client.ApiClient, namespace: str
 ) -> None:
-    core = k8s_client.CoreV1Api(kube_api_client)
+    core: Any = k8s_client.CoreV1Api(kube_api_client)
     resource_version = core.list_namespaced_config_map(namespace).metadata.resource_version
     core.create_namespaced_config_map(namespace, config_map("before", namespace))
 
@@ -42,7 +43,7 @@ def test_watch_resumes_from_its_last_resource_version_when_the_server_closes_it(
     writer.start()
     seen: list[tuple[str, str]] = []
     deadline = time.monotonic() + 20
-    stream = watch.Watch()
+    stream: Any = k8s_watch.Watch()  # type: ignore[no-untyped-call]
     try:
         for event in stream.stream(
             core.list_namespaced_config_map, namespace, resource_version=resource_version
@@ -60,13 +61,14 @@ def test_watch_resumes_from_its_last_resource_version_when_the_server_closes_it(
 def test_watch_from_a_compacted_resource_version_raises_410_and_a_relist_recovers(
     api_server: APIServer, kube_api_client: k8s_client.ApiClient, namespace: str
 ) -> None:
-    core = k8s_client.CoreV1Api(kube_api_client)
+    core: Any = k8s_client.CoreV1Api(kube_api_client)
     old_version = core.list_namespaced_config_map(namespace).metadata.resource_version
     core.create_namespaced_config_map(namespace, config_map("a", namespace))
     api_server.compact_history()
 
     with pytest.raises(ApiException) as expired:
-        for _ in watch.Watch().stream(
+        watcher: Any = k8s_watch.Watch()  # type: ignore[no-untyped-call]
+        for _ in watcher.stream(
             core.list_namespaced_config_map, namespace, resource_version=old_version
         ):
             pytest.fail("no event can come from a compacted resourceVersion")
@@ -76,7 +78,7 @@ def test_watch_from_a_compacted_resource_version_raises_410_and_a_relist_recover
     listed = core.list_namespaced_config_map(namespace)
     assert [item.metadata.name for item in listed.items] == ["a"]
     core.create_namespaced_config_map(namespace, config_map("b", namespace))
-    stream = watch.Watch()
+    stream: Any = k8s_watch.Watch()  # type: ignore[no-untyped-call]
     for event in stream.stream(
         core.list_namespaced_config_map,
         namespace,

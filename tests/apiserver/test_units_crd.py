@@ -74,8 +74,6 @@ FULL_STATUS: dict[str, Any] = {
     },
     "rolloutStartedAt": "2026-11-23T10:00:00Z",
     "stepStartedAt": "2026-11-23T10:02:00Z",
-    "noDataSince": None,
-    "pause": None,
     "lastAnalysis": {
         "time": "2026-11-23T10:03:00Z",
         "verdict": "Inconclusive",
@@ -243,3 +241,81 @@ def test_crd_printer_column_type_must_be_known() -> None:
     (cause,) = validate_crd(crd)
     assert cause.reason == "FieldValueNotSupported"
     assert cause.field == "spec.versions[0].additionalPrinterColumns[0].type"
+
+
+def test_list_map_keys_must_be_required_or_defaulted() -> None:
+    crd = _crd()
+    status = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["status"]
+    status["properties"]["conditions"]["items"]["required"] = ["status"]
+    (cause,) = validate_crd(crd)
+    assert cause.field == (
+        "spec.versions[0].schema.openAPIV3Schema.properties[status].properties[conditions]"
+        ".items.properties[type]"
+    )
+    assert cause.message == (
+        "Required value: this property is in x-kubernetes-list-map-keys, so it must have a "
+        "default or be a required property"
+    )
+
+
+def test_selectable_fields_become_field_selectors() -> None:
+    crd = _crd()
+    crd["spec"]["versions"][0]["selectableFields"] = [{"jsonPath": ".spec.targetRef.name"}]
+    (rollout,) = resource_types_from_crd(crd)
+    assert rollout.field_selectors == ("metadata.name", "metadata.namespace", "spec.targetRef.name")
+
+
+def test_status_written_by_the_controller_survives_pruning_and_validates() -> None:
+    """The CRD and rollout.status must stay in step: a field missing from the schema would
+    vanish on a real cluster."""
+    from datetime import UTC, datetime
+
+    from rollout.evidence import AnalysisSummary, Verdict
+    from rollout.revision import Revision
+    from rollout.state import ActionRecord, Condition, HistoryEntry, Outcome, Phase, RolloutState
+    from rollout.status import to_status
+
+    moment = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    stable = Revision("a1b2c3", "s3://m/v1", "sklearn")
+    canary = Revision("d4e5f6", "s3://m/v2", "sklearn:1", "iris-predictor-00002")
+    check = FULL_STATUS["lastAnalysis"]["checks"][0]
+    state = RolloutState(
+        phase=Phase.PROGRESSING,
+        message="canary at 25%",
+        observed_generation=3,
+        current_step=1,
+        canary_weight=25,
+        stable=stable,
+        canary=canary,
+        rollout_started_at=moment,
+        step_started_at=moment,
+        last_analysis=AnalysisSummary(moment, Verdict.INCONCLUSIVE, (check,)),
+        conditions=(Condition("Ready", "True", "Progressing", "ok", moment, 3),),
+        history=(
+            HistoryEntry(
+                stable,
+                moment,
+                moment,
+                Outcome.PROMOTED,
+                "passed",
+                (ActionRecord("pause", "alice", moment, "paused"),),
+            ),
+            HistoryEntry(canary, moment),
+        ),
+    )
+    (rollout,) = resource_types_from_crd(_load("kcanary.io_inferencerollouts.yaml"))
+    obj = {"metadata": {"name": "iris"}, "status": to_status(state)}
+    pruned, removed = prune(obj, rollout.schema)
+    assert removed == []
+    assert pruned == obj
+    assert validate(obj, rollout.schema) == []
+
+
+def test_unusable_schema_keywords_are_refused_up_front() -> None:
+    crd = _crd()
+    spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    spec["properties"]["n"] = {"type": "integer", "minimum": "one", "maxLength": -1}
+    spec["properties"]["s"] = {"type": "string", "pattern": "([a-z"}
+    fields = [c.field for c in validate_crd(crd)]
+    base = "spec.versions[0].schema.openAPIV3Schema.properties[spec].properties"
+    assert fields == [f"{base}[n].minimum", f"{base}[n].maxLength", f"{base}[s].pattern"]

@@ -110,3 +110,11 @@ def test_generated_names_keep_the_prefix_and_fit() -> None:
     name = generate_name("iris-")
     assert name.startswith("iris-") and len(name) == 10
     assert len(generate_name("x" * 100)) == 63
+
+
+def test_metadata_of_the_wrong_types_is_reported_not_a_crash() -> None:
+    causes = _causes({"name": "a", "namespace": 7, "generateName": 3})
+    assert [c.field for c in causes] == ["metadata.generateName", "metadata.namespace"]
+    assert validate_object_meta({"metadata": "x"}, CONFIGMAPS, creating=True)[0].field == (
+        "metadata"
+    )

@@ -123,3 +123,13 @@ def test_merge_patch_merges_objects_deletes_on_null_and_replaces_lists() -> None
 def test_merge_patch_with_a_non_object_replaces_the_document() -> None:
     assert merge_patch(DOC, ["x"]) == ["x"]
     assert merge_patch("scalar", {"a": {"b": None, "c": 1}}) == {"a": {"c": 1}}
+
+
+def test_json_patch_test_compares_json_values_not_python_ones() -> None:
+    doc = {"a": 1, "b": True, "c": [1, {"d": None}]}
+    assert json_patch(doc, [{"op": "test", "path": "/a", "value": 1.0}]) == doc
+    assert json_patch(doc, [{"op": "test", "path": "/c", "value": [1, {"d": None}]}]) == doc
+    assert json_patch(doc, [{"op": "test", "path": "/missing", "value": None}]) == doc
+    for path, value in (("/a", True), ("/b", 1), ("/missing", 0)):
+        with pytest.raises(PatchError):
+            json_patch(doc, [{"op": "test", "path": path, "value": value}])

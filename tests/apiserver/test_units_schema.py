@@ -214,3 +214,60 @@ def test_defaults_replace_nulls_of_non_nullable_fields_and_keep_nullable_ones() 
     assert result["spec"]["replicas"] == 1
     assert "mode" not in result["spec"]
     assert result["spec"]["note"] is None
+
+
+def test_list_type_map_keys_and_set_items_must_be_unique() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "conditions": {
+                "type": "array",
+                "x-kubernetes-list-type": "map",
+                "x-kubernetes-list-map-keys": ["type"],
+                "items": {"type": "object", "properties": {"type": {"type": "string"}}},
+            },
+            "finalizers": {
+                "type": "array",
+                "x-kubernetes-list-type": "set",
+                "items": {"type": "string"},
+            },
+        },
+    }
+    obj = {"conditions": [{"type": "Ready"}, {"type": "Ready"}], "finalizers": ["a", "b", "a"]}
+    assert validate(obj, schema) == [
+        FieldCause(
+            "FieldValueDuplicate",
+            'Duplicate value: map[string]interface {}{"type":"Ready"}',
+            "conditions[1]",
+        ),
+        FieldCause("FieldValueDuplicate", 'Duplicate value: "a"', "finalizers[2]"),
+    ]
+
+
+def test_byte_format_must_be_base64() -> None:
+    schema = {"type": "object", "properties": {"blob": {"type": "string", "format": "byte"}}}
+    assert validate({"blob": "aGVsbG8="}, schema) == []
+    assert validate({"blob": "not base64!"}, schema)[0].message == (
+        'Invalid value: "not base64!": blob in body must be of type byte: "not base64!"'
+    )
+
+
+def test_any_of_one_of_and_not_add_value_validations() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "port": {
+                "x-kubernetes-int-or-string": True,
+                "anyOf": [{"type": "integer"}, {"type": "string", "pattern": "^[a-z]+$"}],
+            },
+            "size": {"type": "integer", "oneOf": [{"minimum": 0}, {"maximum": 10}]},
+            "name": {"type": "string", "not": {"enum": ["forbidden"]}},
+        },
+    }
+    assert validate({"port": 80, "size": 20, "name": "ok"}, schema) == []
+    causes = validate({"port": "HTTP", "size": 5, "name": "forbidden"}, schema)
+    assert [c.message for c in causes] == [
+        'Invalid value: "HTTP": port in body must validate at least one schema (anyOf)',
+        "Invalid value: 5: size in body must validate one and only one schema (oneOf)",
+        'Invalid value: "forbidden": name in body must not validate the schema (not)',
+    ]

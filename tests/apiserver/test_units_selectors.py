@@ -139,3 +139,12 @@ def test_event_field_selectors() -> None:
 def test_field_selector_values_may_escape_commas() -> None:
     obj = {"metadata": {"name": "a,b"}}
     assert parse_field_selector(r"metadata.name=a\,b", ISVC).matches(obj)
+
+
+def test_empty_value_set_is_refused() -> None:
+    with pytest.raises(SelectorError) as caught:
+        parse_label_selector("app in ()")
+    assert str(caught.value) == (
+        "unable to parse requirement: values: Invalid value: []string{}: for 'in', 'notin' "
+        "operators, values set can't be empty"
+    )

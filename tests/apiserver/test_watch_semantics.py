@@ -4,8 +4,6 @@ watch-list, 410 Expired as an ERROR event, Table events and selector transitions
 from __future__ import annotations
 
 import json
-import queue
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,29 +16,22 @@ TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io"
 
 
 class EventReader:
-    """Reads watch events on a thread so the test can wait for them with a deadline."""
+    """Reads watch events one at a time; the read timeout of the request is the deadline."""
 
     def __init__(self, response: requests.Response) -> None:
         self.response = response
-        self.events: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
+        self._lines = response.iter_lines()
 
-    def _read(self) -> None:
-        try:
-            for line in self.response.iter_lines():
-                if line:
-                    self.events.put(json.loads(line))
-        except (requests.exceptions.RequestException, AttributeError, ValueError):
-            pass
-        self.events.put(None)
-
-    def next(self, timeout: float = 10.0) -> dict[str, Any] | None:
-        return self.events.get(timeout=timeout)
+    def next(self) -> dict[str, Any] | None:
+        """The next event, or None once the server has ended the stream."""
+        for line in self._lines:
+            if line:
+                event: dict[str, Any] = json.loads(line)
+                return event
+        return None
 
     def close(self) -> None:
         self.response.close()
-        self._thread.join(timeout=10)
 
 
 @contextmanager
@@ -48,7 +39,7 @@ def watching(
     http: requests.Session, url: str, *, accept: str = "application/json", **params: str
 ) -> Iterator[EventReader]:
     response = http.get(url, params={"watch": "true", **params}, stream=True,
-                        headers={"Accept": accept}, timeout=30)  # fmt: skip
+                        headers={"Accept": accept}, timeout=(10, 10))  # fmt: skip
     assert response.status_code == 200, response.text
     reader = EventReader(response)
     try:
@@ -115,7 +106,9 @@ def test_watch_list_ends_its_initial_events_with_a_bookmark(
         assert bookmark is not None and bookmark["type"] == "BOOKMARK"
         metadata = bookmark["object"]["metadata"]
         assert metadata["annotations"] == {"k8s.io/initial-events-end": "true"}
-        assert int(metadata["resourceVersion"]) >= int(added["object"]["metadata"]["resourceVersion"])
+        assert int(metadata["resourceVersion"]) >= int(
+            added["object"]["metadata"]["resourceVersion"]
+        )
     refused = http.get(url, params={"watch": "true", "sendInitialEvents": "true"})
     assert refused.status_code == 422
     assert refused.json()["reason"] == "Invalid"
@@ -188,7 +181,7 @@ def test_bookmarks_come_only_when_asked_for(
     url = _configmaps(api_server, namespace)
     version = http.get(url).json()["metadata"]["resourceVersion"]
     with watching(
-        http, url, resourceVersion=version, allowWatchBookmarks="true", timeoutSeconds="2",
+        http, url, resourceVersion=version, allowWatchBookmarks="true", timeoutSeconds="1",
         sendInitialEvents="false", resourceVersionMatch="NotOlderThan",
     ) as reader:  # fmt: skip
         assert reader.next() is None  # the stream ends at its timeout without any event

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 import yaml
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models.dashboard import Dashboard
 
 from dashboards import generate
 
@@ -163,3 +165,11 @@ def test_provisioning_file_points_at_the_generated_json() -> None:
     (entry,) = provider["providers"]
     assert entry["type"] == "file"
     assert entry["options"]["path"]
+
+
+def test_committed_json_decodes_as_the_sdk_dashboard_model_unchanged() -> None:
+    """Every field is one the Grafana dashboard schema knows, with the type it expects."""
+    for path in sorted((REPO / generate.DASHBOARD_DIR).glob("*.json")):
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        decoded = Dashboard.from_json(raw)
+        assert json.loads(json.dumps(decoded, cls=JSONEncoder)) == raw, path.name

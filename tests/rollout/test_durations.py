@@ -38,3 +38,8 @@ def test_formatting_reads_back_to_the_same_duration(text: str) -> None:
 def test_formatting_uses_the_largest_units() -> None:
     assert format_duration(timedelta(seconds=90)) == "1m30s"
     assert format_duration(timedelta(0)) == "0s"
+
+
+def test_only_ascii_digits_make_a_duration() -> None:
+    with pytest.raises(DurationError):
+        parse_duration("٣s")

@@ -331,3 +331,15 @@ def test_the_same_action_asked_again_later_is_taken_again() -> None:
     cluster.ask("promote")
     cluster.reconcile()
     assert cluster.status["currentStep"] == 2 and cluster.route_weight == 50
+
+
+def test_a_controller_clock_behind_the_api_server_still_takes_an_action_once() -> None:
+    cluster = progressing()
+    cluster.ask("promote")
+    cluster.action_at = cluster.now + timedelta(seconds=30)  # the API server's clock is ahead
+    kill_after_status = len(step_only(cluster).before_commit) + 1
+    with pytest.raises(Killed):
+        cluster.reconcile(kill_at=kill_after_status)
+    cluster.advance(5)
+    cluster.reconcile()
+    assert cluster.status["currentStep"] == 1 and cluster.route_weight == 25

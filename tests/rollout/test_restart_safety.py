@@ -51,19 +51,25 @@ def someone_aborts(cluster: FakeCluster, tick: int) -> None:
         cluster.ask("abort")
 
 
-SCENARIOS: list[tuple[str, Callable[[FakeCluster], Verdict], Scenario]] = [
-    ("promotion", always_pass, no_one_acts),
-    ("rollback", fails_once_at_fifty, no_one_acts),
-    ("manual", always_pass, someone_promotes_then_pauses_and_resumes),
-    ("superseded", always_pass, a_newer_revision_arrives),
-    ("abort", always_pass, someone_aborts),
+SCENARIOS: list[tuple[str, str, Callable[[FakeCluster], Verdict], Scenario]] = [
+    ("promotion", "istio", always_pass, no_one_acts),
+    ("rollback", "gateway-api", fails_once_at_fifty, no_one_acts),
+    ("manual", "istio", always_pass, someone_promotes_then_pauses_and_resumes),
+    ("superseded", "istio", always_pass, a_newer_revision_arrives),
+    ("abort", "istio", always_pass, someone_aborts),
+    ("kserve-promotion", "kserve", always_pass, no_one_acts),
+    ("kserve-rollback", "kserve", fails_once_at_fifty, no_one_acts),
 ]
 
 
 def play(
-    verdict: Callable[[FakeCluster], Verdict], people: Scenario, rng: random.Random | None
+    traffic: str,
+    verdict: Callable[[FakeCluster], Verdict],
+    people: Scenario,
+    rng: random.Random | None,
 ) -> FakeCluster:
     cluster = FakeCluster(verdict=verdict)
+    cluster.annotations["kcanary.io/traffic"] = traffic
     cluster.run_until("Stable")
     cluster.deploy(V2)
     for tick in range(160):
@@ -90,14 +96,16 @@ def taken(cluster: FakeCluster) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize(("name", "verdict", "people"), SCENARIOS, ids=[s[0] for s in SCENARIOS])
+@pytest.mark.parametrize(
+    ("name", "traffic", "verdict", "people"), SCENARIOS, ids=[s[0] for s in SCENARIOS]
+)
 def test_random_kills_never_move_traffic_twice_nor_decide_twice(
-    name: str, verdict: Callable[[FakeCluster], Verdict], people: Scenario
+    name: str, traffic: str, verdict: Callable[[FakeCluster], Verdict], people: Scenario
 ) -> None:
-    reference = play(verdict, people, None)
+    reference = play(traffic, verdict, people, None)
     assert reference.phase in ("Stable", "RolledBack", "Aborted"), reference.phase
-    for seed in range(12):
-        killed = play(verdict, people, random.Random(seed))
+    for seed in range(8):
+        killed = play(traffic, verdict, people, random.Random(seed))
         assert killed.weights == reference.weights, f"seed {seed}"
         assert outcomes(killed) == outcomes(reference), f"seed {seed}"
         assert taken(killed) == taken(reference), f"seed {seed}"
@@ -107,9 +115,14 @@ def test_random_kills_never_move_traffic_twice_nor_decide_twice(
 
 
 def test_the_reference_runs_do_what_their_names_say() -> None:
-    results = {name: play(verdict, people, None) for name, verdict, people in SCENARIOS}
+    results = {
+        name: play(traffic, verdict, people, None) for name, traffic, verdict, people in SCENARIOS
+    }
     assert outcomes(results["promotion"]) == [(V2, "promoted")]
     assert outcomes(results["rollback"]) == [(V2, "rolled-back")]
     assert taken(results["manual"]) == ["promote", "pause", "resume"]
     assert outcomes(results["superseded"]) == [(V2, "superseded"), (V3, "promoted")]
     assert outcomes(results["abort"]) == [(V2, "aborted")]
+    assert outcomes(results["kserve-promotion"]) == [(V2, "promoted")]
+    assert results["kserve-promotion"].weights == [0, 10, 25, 50, 100, 0]
+    assert outcomes(results["kserve-rollback"]) == [(V2, "rolled-back")]

@@ -471,3 +471,27 @@ def test_the_status_reports_the_isvc_generation() -> None:
     assert cluster.status["observedGeneration"] == 1
     assert all(c["observedGeneration"] == 1 for c in cluster.status["conditions"])
     assert to_status(from_status(cluster.status)) == cluster.status
+
+
+def test_a_reconcile_between_ticks_mid_rollout_changes_nothing() -> None:
+    cluster = stable_cluster()
+    cluster.deploy(V2)
+    cluster.reconcile()
+    cluster.advance(3)
+    before = dict(cluster.status)
+    transition = cluster.reconcile(analysis=False)
+    assert transition.actions == ()
+    assert cluster.status == before
+
+
+def test_a_primary_not_ready_after_the_deadline_during_promotion_is_reported_once() -> None:
+    cluster = stable_cluster(steps="50")
+    cluster.primary_ready_after = timedelta(minutes=30)
+    cluster.deploy(V2)
+    cluster.run_until("Promoting")
+    cluster.run(20 * 60)
+    assert cluster.phase == "Promoting" and cluster.route_weight == 50
+    stalled = [e for e in cluster.events if e.reason == "PromotionStalled"]
+    assert len(stalled) == 1 and stalled[0].type is EventType.WARNING
+    assert "not ready after the progress deadline (10m)" in cluster.status["message"]
+    cluster.run_until("Stable")

@@ -18,6 +18,7 @@ from rollout.state import (
     RolloutState,
 )
 from rollout.status import from_status, to_status
+from rollout.stepping import start_rollout
 
 T0 = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -169,3 +170,27 @@ def test_times_are_rfc3339_utc_to_the_second() -> None:
     cluster.reconcile()
     times = [c["lastTransitionTime"] for c in cluster.status["conditions"]]
     assert times == ["2026-05-01T14:00:00Z"] * 3
+
+
+def test_analysis_times_with_fractions_of_a_second_read_back_unchanged() -> None:
+    cluster = FakeCluster()
+    cluster.run_until("Stable")
+    cluster.deploy("s3://models/iris/v2")
+    cluster.reconcile()
+    cluster.advance(10.25)
+    state = cluster.reconcile().state
+    assert state.last_analysis is not None
+    assert state.last_analysis.time.microsecond == 0
+    assert from_status(to_status(state)) == state
+
+
+def test_a_serverless_canary_keeps_its_knative_name_in_canary_but_not_in_history() -> None:
+    named = Revision("bbbbbbbbbb", "s3://m/v2", "sklearn", "iris-predictor-00002")
+    cluster = FakeCluster()
+    cluster.run_until("Stable")
+    state = from_status(cluster.status)
+    started = start_rollout(state, named, T0).state
+    status = to_status(started)
+    assert status["canary"]["revisionName"] == "iris-predictor-00002"
+    assert "revisionName" not in status["history"][-1]
+    assert from_status(status) == started

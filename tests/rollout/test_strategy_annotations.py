@@ -273,7 +273,7 @@ BAD_INPUTS = [
     ),
     (
         {"kcanary.io/analysis": "stepDuraton: 2m"},
-        "kcanary.io/analysis: stepDuraton: unknown field; check its spelling",
+        'kcanary.io/analysis: "stepDuraton": unknown field; check its spelling',
     ),
     (
         {"kcanary.io/analysis": "tolerances: {errorRate: {relative: -0.1}}"},
@@ -324,6 +324,23 @@ BAD_INPUTS = [
         "latencyBuckets (got {'queries': {'latency': 'x'}})",
     ),
     (
+        {"kcanary.io/analysis": "metrics: 5"},
+        "kcanary.io/analysis: metrics: should be a mapping of fields (key: value) (got 5)",
+    ),
+    (
+        {"kcanary.io/analysis": "traffic: [istio]"},
+        "kcanary.io/analysis: traffic: should be a mapping of fields (key: value) (got [istio])",
+    ),
+    (
+        {"kcanary.io/analysis": "slo: {latency: 5}"},
+        "kcanary.io/analysis: slo.latency: should be a list (got 5)",
+    ),
+    (
+        {"kcanary.io/interval": "99999999999h"},
+        'kcanary.io/interval: "99999999999h": "99999999999h" is too long: use at most 8760h '
+        "(a year)",
+    ),
+    (
         {"kcanary.io/analysis": "steps: 7"},
         "kcanary.io/analysis: steps: steps must be a list like [10, 25, 50] or a string like "
         '"10,pause,50" (got 7)',
@@ -371,3 +388,44 @@ def test_the_doc_table_lists_every_field_with_its_default() -> None:
     assert "| `traffic.mode` | `kcanary.io/traffic` | none |" in table
     rows = [line for line in table.splitlines() if line.startswith("| `")]
     assert all(line.count(" | ") == 3 for line in rows), "a cell contains an unescaped |"
+
+
+ODD_ANALYSIS_DOCUMENTS = [
+    "steps: {a: 1}",
+    "traffic: null",
+    "noData: null",
+    "steps: [true]",
+    "steps: [10.5]",
+    "interval: null",
+    "alpha: abc",
+    "!!python/object:os.system {}",
+    "? [a]\n: b",
+    "steps: [1e3]",
+    "tolerances: []",
+    "&a [*a]",
+    "traffic: {hosts: [1, 2]}",
+    "metrics: {queries: {requests: 5}}",
+    "steps: ''",
+    "'': 1",
+    "1: 2",
+    "interval: 99999999999999h",
+    "\t",
+    "---\n---",
+]
+ODD_VALUES = ["", " ", ",", "pause:", "1e3", "٣", "99999999999999999999h", "10,,", "-1", "\x00"]
+
+
+@pytest.mark.parametrize("document", ODD_ANALYSIS_DOCUMENTS)
+def test_odd_analysis_yaml_never_raises(document: str) -> None:
+    for extra in ({}, {"kcanary.io/steps": "10,50"}, {"kcanary.io/hosts": "x"}):
+        result = parse_strategy({**MINIMAL, **extra, "kcanary.io/analysis": document})
+        assert isinstance(result, Strategy | InvalidStrategy)
+        if isinstance(result, InvalidStrategy):
+            assert "\n" not in result.message
+
+
+@pytest.mark.parametrize("value", ODD_VALUES)
+def test_odd_short_key_values_never_raise(value: str) -> None:
+    for key in ("steps", "interval", "step-duration", "hosts", "metrics", "traffic", "route"):
+        result = parse_strategy({**MINIMAL, f"kcanary.io/{key}": value})
+        assert isinstance(result, Strategy | InvalidStrategy)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.error
 import urllib.request
@@ -10,7 +11,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from sim.background_loop import BackgroundLoop
 from sim.gateway import Gateway, PodDirectory
@@ -48,13 +48,24 @@ def gateway(loop: BackgroundLoop, directory: PodDirectory) -> Iterator[Gateway]:
     entry.stop()
 
 
+_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)")
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
 def sum_samples(text: str, name: str, **labels: str) -> float:
-    """Sum of the samples called `name` in exposition `text` whose labels include `labels`."""
+    """Sum of the samples called `name` in exposition `text` whose labels include `labels`.
+
+    Reads sample lines as Prometheus ingests them, names unchanged (prometheus-client's own
+    parser renames counters that lack `_total`, which queue-proxy's do).
+    """
     total = 0.0
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                total += sample.value
+    for line in text.splitlines():
+        match = _SAMPLE.match(line)
+        if match is None or match.group(1) != name:
+            continue
+        found = {k: v.replace('\\"', '"') for k, v in _LABEL.findall(match.group(2) or "")}
+        if all(found.get(k) == v for k, v in labels.items()):
+            total += float(match.group(3))
     return total
 
 

@@ -75,18 +75,25 @@ def test_split_90_10_is_within_binomial_bounds_and_counted_exactly(
     assert sent.sent == n and sent.answered == n
 
     source = gateway.metrics_text()
-    to_canary = samples(source, "istio_requests_total", reporter="source",
-                        destination_workload=CANARY)  # fmt: skip
+    to_canary = samples(
+        source, "istio_requests_total", reporter="source", destination_workload=CANARY
+    )
     assert abs(to_canary - 0.1 * n) < 4.5 * math.sqrt(n * 0.1 * 0.9)
     # Every request is counted once by the gateway and once by the pod that served it.
     assert samples(source, "istio_requests_total", source_workload="istio-ingressgateway") == n
     for server, workload in ((stable, STABLE), (canary, CANARY)):
         pod_text = server.metrics_text()
         for code in ("200", "500"):
-            at_source = samples(source, "istio_requests_total", destination_workload=workload,
-                                response_code=code)  # fmt: skip
-            at_pod = samples(pod_text, "istio_requests_total", reporter="destination",
-                             source_workload="istio-ingressgateway", response_code=code)  # fmt: skip
+            at_source = samples(
+                source, "istio_requests_total", destination_workload=workload, response_code=code
+            )
+            at_pod = samples(
+                pod_text,
+                "istio_requests_total",
+                reporter="destination",
+                source_workload="istio-ingressgateway",
+                response_code=code,
+            )
             assert at_source == at_pod
     assert samples(source, "istio_requests_total", response_code="500") == sent.errors_5xx
     assert samples(source, "istio_request_duration_milliseconds_count") == n
@@ -105,7 +112,9 @@ def test_zero_weight_sends_nothing_to_the_stable(
     gateway.set_routes(build_routing_table(virtual_services=[route(0, 100)]).table)
     assert load.send(Target(HOST, "iris", Protocol.V2), 200, rps=500).statuses == {200: 200}
     assert samples(stable.metrics_text(), "istio_requests_total") == 0
-    assert samples(gateway.metrics_text(), "istio_requests_total", destination_workload=CANARY) == 200
+    assert (
+        samples(gateway.metrics_text(), "istio_requests_total", destination_workload=CANARY) == 200
+    )
 
 
 def test_unknown_host_is_envoys_empty_404(gateway: Gateway, http: HttpCall) -> None:
@@ -124,8 +133,16 @@ def test_service_without_ready_pods_is_no_healthy_upstream(
     gateway.set_routes(build_routing_table(virtual_services=[route(100, 0)]).table)
     status, body = http("POST", gateway.url + "/v1/models/iris:predict", {}, host=HOST)
     assert (status, body) == (503, "no healthy upstream")
-    assert samples(gateway.metrics_text(), "istio_requests_total", response_flags="UH",
-                   destination_service_name=STABLE, destination_workload="unknown") == 1  # fmt: skip
+    assert (
+        samples(
+            gateway.metrics_text(),
+            "istio_requests_total",
+            response_flags="UH",
+            destination_service_name=STABLE,
+            destination_workload="unknown",
+        )
+        == 1
+    )
 
 
 class DeadEndpoints:
@@ -152,8 +169,15 @@ def test_refused_connections_are_retried_then_reported_as_upstream_failure(
         gateway.set_routes(build_routing_table(virtual_services=[route(100, 0)]).table)
         status, body = http("POST", gateway.url + "/v1/models/iris:predict", {}, host=HOST)
         assert status == 503 and body.startswith("upstream connect error")
-        assert samples(gateway.metrics_text(), "istio_requests_total",
-                       response_flags="UF,URX", destination_workload=STABLE) == 1  # fmt: skip
+        assert (
+            samples(
+                gateway.metrics_text(),
+                "istio_requests_total",
+                response_flags="UF,URX",
+                destination_workload=STABLE,
+            )
+            == 1
+        )
     finally:
         gateway.stop()
 
@@ -174,17 +198,20 @@ def test_503s_are_retried_on_another_pod(
     assert samples(healthy.metrics_text(), "istio_requests_total") == 100
 
 
-def test_source_counts_survive_a_pod_restart_that_resets_the_pods_own(
+def test_source_counts_survive_a_pod_replacement_that_resets_the_pods_own(
     host: ModelServerHost,
     directory: PodDirectory,
     gateway: Gateway,
     load: LoadGenerator,
     samples: SampleSum,
 ) -> None:
-    server = launch(host, directory, STABLE, "sim://iris/v1?p50_ms=0")
+    old = launch(host, directory, STABLE, "sim://iris/v1?p50_ms=0")
     gateway.set_routes(build_routing_table(virtual_services=[route(100, 0)]).table)
     load.send(Target(HOST, "iris"), 50, rps=500)
-    host.restart(server)
+    directory.remove(old)
+    new = host.replace(old)
+    directory.add(STABLE, "models", new)
     load.send(Target(HOST, "iris"), 30, rps=500)
-    assert samples(server.metrics_text(), "istio_requests_total") == 30
-    assert samples(gateway.metrics_text(), "istio_requests_total", destination_workload=STABLE) == 80
+    assert samples(new.metrics_text(), "istio_requests_total") == 30
+    source = gateway.metrics_text()
+    assert samples(source, "istio_requests_total", destination_workload=STABLE) == 80

@@ -27,8 +27,20 @@ def routed_gateway(host: ModelServerHost, directory: PodDirectory, gateway: Gate
         "metadata": {"name": "iris", "namespace": "models"},
         "spec": {
             "ingressClassName": "istio",
-            "rules": [{"host": HOST, "http": {"paths": [{"path": "/", "pathType": "Prefix",
-                       "backend": {"service": {"name": "iris-predictor"}}}]}}],  # fmt: skip
+            "rules": [
+                {
+                    "host": HOST,
+                    "http": {
+                        "paths": [
+                            {
+                                "path": "/",
+                                "pathType": "Prefix",
+                                "backend": {"service": {"name": "iris-predictor"}},
+                            }
+                        ]
+                    },
+                }
+            ],
         },
     }
     gateway.set_routes(build_routing_table(ingresses=[ingress]).table)
@@ -74,8 +86,9 @@ def test_send_is_bounded_by_count_and_reports_only_its_own_requests(
         load.stop()
 
 
-def test_duration_bound_stops_the_stream(routed_gateway: Gateway, loop: BackgroundLoop,
-                                          eventually: Callable[..., None]) -> None:  # fmt: skip
+def test_duration_bound_stops_the_stream(
+    routed_gateway: Gateway, loop: BackgroundLoop, eventually: Callable[..., None]
+) -> None:
     load = LoadGenerator(routed_gateway.url, loop=loop, seed=3)
     load.start()
     target = Target(HOST, "iris")
@@ -83,7 +96,12 @@ def test_duration_bound_stops_the_stream(routed_gateway: Gateway, loop: Backgrou
         load.set_rate(target, 200, duration_s=0.3)
         eventually(lambda: load.idle(target), 5)
         sent = load.counts()[target].sent
-        assert 20 < sent < 150  # ~60 expected at 200/s for 0.3 s
+        # ~60 expected; a busy machine sends fewer (late arrivals are not made up after the end)
+        assert 0 < sent < 150
+        deadline = time.monotonic() + 0.2
+        while time.monotonic() < deadline:  # the ended stream stays quiet
+            assert load.counts()[target].sent == sent
+            time.sleep(0.02)
     finally:
         load.stop()
 

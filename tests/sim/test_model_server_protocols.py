@@ -11,8 +11,12 @@ from sim.behaviour import parse_storage_uri
 from sim.modelserver import ModelServer, ModelServerHost, ModelServerSpec, PodIdentity
 
 HttpCall = Callable[..., tuple[int, Any]]
-POD = PodIdentity(namespace="models", pod_name="iris-predictor-7d9f", workload="iris-predictor",
-                  service="iris-predictor")  # fmt: skip
+POD = PodIdentity(
+    namespace="models",
+    pod_name="iris-predictor-7d9f",
+    workload="iris-predictor",
+    service="iris-predictor",
+)
 
 
 @pytest.fixture
@@ -28,8 +32,12 @@ def test_v1_predict_classifies_iris_rows(server: ModelServer, http: HttpCall) ->
 
 
 def test_v2_infer_returns_an_int64_output_tensor(server: ModelServer, http: HttpCall) -> None:
-    tensor = {"name": "input-0", "shape": [2, 4], "datatype": "FP32",
-              "data": [5.1, 3.5, 1.4, 0.2, 7.2, 3.6, 6.1, 2.5]}  # fmt: skip
+    tensor = {
+        "name": "input-0",
+        "shape": [2, 4],
+        "datatype": "FP32",
+        "data": [5.1, 3.5, 1.4, 0.2, 7.2, 3.6, 6.1, 2.5],
+    }
     status, body = http(
         "POST", f"{server.url}/v2/models/iris/infer", {"id": "r1", "inputs": [tensor]}
     )
@@ -80,11 +88,15 @@ def test_malformed_bodies_are_rejected_as_kserve_does(server: ModelServer, http:
     status, body = http("POST", f"{server.url}/v2/models/iris/infer", raw=b"{not json")
     assert status == 422 and body["detail"][0]["type"] == "json_invalid"
     status, body = http("POST", f"{server.url}/v2/models/iris/infer", {"instances": []})
-    assert status == 422 and body["detail"][0]["loc"] == ["body", "inputs"]
-    # Rows of the wrong width fail inside the model: InferenceError for V1, InvalidInput for V2.
+    assert status == 422 and body["detail"][0]["loc"] == ["body", "InferenceRequest", "inputs"]
+    # Rows of the wrong width fail inside the model, as a 500 naming the exception.
     status, body = http("POST", f"{server.url}/v1/models/iris:predict", {"instances": [[1, 2]]})
-    assert status == 500 and "features" in body["error"]
+    assert status == 500 and body["error"].startswith("ValueError : X has 2 features")
     tensor = {"name": "input-0", "shape": [1, 3], "datatype": "FP32", "data": [1, 2, 3]}
+    status, body = http("POST", f"{server.url}/v2/models/iris/infer", {"inputs": [tensor]})
+    assert status == 500
+    # Data that does not fit the declared shape is invalid input.
+    tensor = {"name": "input-0", "shape": [2, 4], "datatype": "FP32", "data": [1, 2, 3]}
     status, body = http("POST", f"{server.url}/v2/models/iris/infer", {"inputs": [tensor]})
     assert status == 400
 
@@ -105,8 +117,11 @@ def test_metrics_are_kserves_histograms_by_model_name(
         http("POST", f"{server.url}/v1/models/iris:predict", {"instances": [[1, 2, 3, 4]]})
     status, text = http("GET", f"{server.url}/metrics")
     assert status == 200
-    for name in ("request_predict_seconds", "request_preprocess_seconds",
-                 "request_postprocess_seconds"):  # fmt: skip
+    for name in (
+        "request_predict_seconds",
+        "request_preprocess_seconds",
+        "request_postprocess_seconds",
+    ):
         assert samples(text, f"{name}_count", model_name="iris") == 3
     assert samples(text, "request_predict_seconds_bucket", model_name="iris", le="10.0") == 3
     assert "# TYPE request_explain_seconds histogram" in text

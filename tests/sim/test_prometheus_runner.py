@@ -44,27 +44,31 @@ def test_prometheus_counts_match_the_load_and_outages_are_survivable(
     host: ModelServerHost, directory: PodDirectory, gateway: Gateway
 ) -> None:
     server = host.launch(
-        ModelServerSpec("iris", behaviour=parse_storage_uri("sim://iris/v1?p50_ms=1&error_rate=0.2")),
+        ModelServerSpec(
+            "iris", behaviour=parse_storage_uri("sim://iris/v1?p50_ms=1&error_rate=0.2")
+        ),
         PodIdentity("models", "iris-predictor-a", "iris-predictor", "iris-predictor"),
         seed=1,
     )
     directory.add("iris-predictor", "models", server)
     vs = {
         "metadata": {"name": "iris", "namespace": "models"},
-        "spec": {"hosts": [HOST], "gateways": ["knative-serving/knative-ingress-gateway"],
-                 "http": [{"route": [{"destination": {"host": "iris-predictor"}}]}]},
-    }  # fmt: skip
+        "spec": {
+            "hosts": [HOST],
+            "gateways": ["knative-serving/knative-ingress-gateway"],
+            "http": [{"route": [{"destination": {"host": "iris-predictor"}}]}],
+        },
+    }
     gateway.set_routes(build_routing_table(virtual_services=[vs]).table)
     gateway_address = f"127.0.0.1:{gateway.metrics_port}"
     pod_address = f"127.0.0.1:{server.port}"
     prometheus = PrometheusRunner()
-    prometheus.set_targets(
-        [
-            ScrapeTarget(gateway_address, {"namespace": "istio-system"}),
-            ScrapeTarget(pod_address, {"namespace": "models", "pod": "iris-predictor-a"}),
-        ]
-    )
+    prometheus.set_targets([ScrapeTarget(gateway_address, {"namespace": "istio-system"})])
     prometheus.start()
+    # A pod that comes later is picked up through the rewritten file_sd file.
+    prometheus.add_target(
+        ScrapeTarget(pod_address, {"namespace": "models", "pod": "iris-predictor-a"})
+    )
     folder, port, pid = prometheus.folder, prometheus.port, prometheus.pid
     assert folder is not None and pid is not None
     try:
@@ -85,6 +89,7 @@ def test_prometheus_counts_match_the_load_and_outages_are_survivable(
             sent.errors_5xx
         )
         assert total('request_predict_seconds_count{model_name="iris"}') == 300
+        assert prometheus.query('up{pod="iris-predictor-a"}')[0]["metric"]["namespace"] == "models"
 
         prometheus.freeze()
         assert not _answers(prometheus.url + "/-/ready")  # hung, not refused

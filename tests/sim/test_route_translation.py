@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import random
 from collections import Counter
+from typing import Any
 
 import pytest
 
@@ -14,11 +15,13 @@ from sim.gateway.routing import RouteRule
 HOST = "iris-models.example.com"
 
 
-def meta(name: str, created: str = "2026-01-01T00:00:00Z", namespace: str = "models") -> dict:
+def meta(
+    name: str, created: str = "2026-01-01T00:00:00Z", namespace: str = "models"
+) -> dict[str, Any]:
     return {"name": name, "namespace": namespace, "creationTimestamp": created}
 
 
-def kcanary_virtual_service(stable: int, canary: int) -> dict:
+def kcanary_virtual_service(stable: int, canary: int) -> dict[str, Any]:
     return {
         "apiVersion": "networking.istio.io/v1beta1",
         "kind": "VirtualService",
@@ -33,10 +36,15 @@ def kcanary_virtual_service(stable: int, canary: int) -> dict:
                 },
                 {
                     "route": [
-                        {"destination": {"host": "iris-primary-predictor.models.svc.cluster.local",
-                                         "port": {"number": 80}}, "weight": stable},
+                        {
+                            "destination": {
+                                "host": "iris-primary-predictor.models.svc.cluster.local",
+                                "port": {"number": 80},
+                            },
+                            "weight": stable,
+                        },
                         {"destination": {"host": "iris-predictor"}, "weight": canary},
-                    ],  # fmt: skip
+                    ],
                 },
             ],
         },
@@ -95,7 +103,7 @@ def test_virtual_service_mirror_and_uri_prefix() -> None:
     assert table.route(HOST, "/v1/models/iris:predict", {}) is None
 
 
-def kcanary_http_route(stable: int, canary: int) -> dict:
+def kcanary_http_route(stable: int, canary: int) -> dict[str, Any]:
     return {
         "apiVersion": "gateway.networking.k8s.io/v1",
         "kind": "HTTPRoute",
@@ -153,7 +161,7 @@ def test_http_route_with_zero_weights_sends_nothing() -> None:
     assert rule is not None and rule.pick_backend(random.Random(0)) is None
 
 
-def kserve_ingress() -> dict:
+def kserve_ingress() -> dict[str, Any]:
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "Ingress",
@@ -194,7 +202,7 @@ def test_ingress_of_another_class_is_ignored() -> None:
     ).table.route(HOST, "/", {})
 
 
-def serverless_isvc(percent_new: int) -> dict:
+def serverless_isvc(percent_new: int) -> dict[str, Any]:
     return {
         "apiVersion": "serving.kserve.io/v1beta1",
         "kind": "InferenceService",
@@ -210,12 +218,19 @@ def serverless_isvc(percent_new: int) -> dict:
                     "latestReadyRevision": "iris-predictor-00002",
                     "latestRolledoutRevision": "iris-predictor-00001",
                     "traffic": [
-                        {"latestRevision": True, "percent": percent_new,
-                         "revisionName": "iris-predictor-00002", "tag": "latest",
-                         "url": "http://latest-iris-predictor-models.example.com"},
-                        {"latestRevision": False, "percent": 100 - percent_new,
-                         "revisionName": "iris-predictor-00001"},
-                    ],  # fmt: skip
+                        {
+                            "latestRevision": True,
+                            "percent": percent_new,
+                            "revisionName": "iris-predictor-00002",
+                            "tag": "latest",
+                            "url": "http://latest-iris-predictor-models.example.com",
+                        },
+                        {
+                            "latestRevision": False,
+                            "percent": 100 - percent_new,
+                            "revisionName": "iris-predictor-00001",
+                        },
+                    ],
                 }
             },
         },

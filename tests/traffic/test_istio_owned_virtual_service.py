@@ -8,7 +8,8 @@ import pytest
 from traffic_cases import CANARY_HOST, ISVC_UID, NAMESPACE, PUBLIC_HOST, STABLE_HOST, make_target
 
 from traffic.errors import InvalidWeight, RouteNotManaged, TooManyConflicts
-from traffic.istio import VIRTUAL_SERVICE, IstioRouter
+from traffic.gateway_api import HTTP_ROUTE
+from traffic.istio import VIRTUAL_SERVICE, VIRTUAL_SERVICE_V1BETA1, IstioRouter
 from traffic.memory_store import InMemoryStore
 from traffic.router import RouterKind, RouteWeights
 from traffic.store import ObjectRef, PatchType
@@ -232,3 +233,12 @@ def test_an_owned_route_edited_elsewhere_than_its_weights_is_drift_too(
     assert drift.found == ("no rule sends to both the stable and the canary",)
     assert router.set_weight(10) is True
     assert router.verify_weight(10) is None
+
+
+def test_older_istio_gets_the_v1beta1_api(store: InMemoryStore) -> None:
+    router = IstioRouter(store, make_target(), resource=VIRTUAL_SERVICE_V1BETA1)
+    router.set_weight(10)
+    route = store.get(ObjectRef(VIRTUAL_SERVICE_V1BETA1, NAMESPACE, "iris-kcanary"))
+    assert route is not None and route["apiVersion"] == "networking.istio.io/v1beta1"
+    with pytest.raises(ValueError, match="IstioRouter routes VirtualService objects"):
+        IstioRouter(store, make_target(), resource=HTTP_ROUTE)

@@ -314,3 +314,42 @@ def test_model_mesh_isvcs_are_refused() -> None:
         RouteError, match="deployment mode 'ModelMesh' of InferenceService models/iris"
     ):
         deployment_mode(isvc)
+
+
+def test_a_revision_newer_than_the_one_analysed_is_not_promoted_unseen(
+    store: InMemoryStore, serverless: KServeRouter
+) -> None:
+    serverless.set_weight(50)
+    set_status(store, created="iris-predictor-00002", ready="iris-predictor-00002",
+               rolled_out="iris-predictor-00001")  # fmt: skip
+    assert not serverless.promote(revision="iris-predictor-00002").done
+    assert canary_traffic_percent(store) == 100
+    set_status(store, created="iris-predictor-00003", ready="iris-predictor-00002",
+               rolled_out="iris-predictor-00001")  # fmt: skip
+    progress = serverless.promote(revision="iris-predictor-00002")
+    assert not progress.done
+    assert progress.message == (
+        "revision iris-predictor-00002 is no longer the newest (iris-predictor-00003 is); "
+        "spec.predictor.canaryTrafficPercent is back to 0 until the newer revision has been "
+        "analysed"
+    )
+    assert canary_traffic_percent(store) == 0
+    set_status(store, created="iris-predictor-00003", ready="iris-predictor-00003",
+               rolled_out="iris-predictor-00002")  # fmt: skip
+    assert serverless.promote(revision="iris-predictor-00002").done
+    assert canary_traffic_percent(store) == 0
+
+
+def test_ensure_resets_the_guard_once_nothing_rolls_out_but_not_during_a_rollout(
+    store: InMemoryStore, serverless: KServeRouter
+) -> None:
+    serverless.set_weight(25)
+    set_status(store, created="iris-predictor-00002", ready="iris-predictor-00002",
+               rolled_out="iris-predictor-00001")  # fmt: skip
+    assert serverless.ensure() is False
+    assert canary_traffic_percent(store) == 25
+    store.patch(REF, {"spec": {"predictor": {"canaryTrafficPercent": 100}}}, resource_version=None)
+    set_status(store, created="iris-predictor-00002", ready="iris-predictor-00002",
+               rolled_out="iris-predictor-00002")  # fmt: skip
+    assert serverless.ensure() is True
+    assert canary_traffic_percent(store) == 0

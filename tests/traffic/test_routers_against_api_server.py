@@ -13,6 +13,7 @@ from traffic_cases import blank_weights, platform_http_route, platform_virtual_s
 from reconcile.errors import APIAlreadyExists, APIConflict, APIInvalid, APINotFound
 from reconcile.kube_store import KubeStore
 from traffic.gateway_api import HTTP_ROUTE, GatewayApiRouter
+from traffic.ingress_config import CONFIG_MAP, IngressConfig, read_ingress_config
 from traffic.istio import VIRTUAL_SERVICE, IstioRouter
 from traffic.kserve import INFERENCE_SERVICE, KServeRouter
 from traffic.router import RouteWeights
@@ -422,3 +423,17 @@ def test_creating_in_a_missing_namespace_says_what_is_missing(kube_store: KubeSt
     ref = ObjectRef(VIRTUAL_SERVICE, "no-such-namespace-kcanary", "vs")
     with pytest.raises(APINotFound, match="no namespace 'no-such-namespace-kcanary'"):
         kube_store.create(ref, {"spec": {}})
+
+
+def test_kserves_ingress_settings_are_read_from_its_configmap(
+    kube_store: KubeStore, namespace: str
+) -> None:
+    assert read_ingress_config(kube_store, namespace) == IngressConfig()
+    ingress = '{"ingressDomain": "ml.corp.net", "kserveIngressGateway": "gw/edge"}'
+    kube_store.create(
+        ObjectRef(CONFIG_MAP, namespace, "inferenceservice-config"),
+        {"data": {"ingress": ingress}},
+    )
+    config = read_ingress_config(kube_store, namespace)
+    assert config.public_hosts("iris", namespace) == (f"iris-{namespace}.ml.corp.net",)
+    assert config.kserve_ingress_gateway == "gw/edge"

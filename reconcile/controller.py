@@ -1,0 +1,311 @@
+"""The controller process: caches, a work queue, workers, ticks, a lease, metrics and probes.
+
+Informers list and watch InferenceServices, InferenceRollouts and KServe's Deployments and turn
+every change into the key of the user's ISVC it concerns: a primary copy's events and its
+Deployment's go to the ISVC that owns it. Workers take keys from the queue (one worker per key
+at a time) and reconcile; a failed reconcile is retried with per-key backoff, and the time the
+reconcile asks to be woken at (an analysis tick anchored at the rollout start, a step's end, or
+a poll while waiting on KServe) is handed to the tick scheduler, which only enqueues.
+
+Only the lease holder reconciles. A standby keeps its caches warm and takes over within the
+lease duration; on taking over it enqueues every ISVC it knows. Stopping (SIGTERM) ends the
+workers after their current reconcile, releases the lease and closes the watches.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from kubernetes.client import ApiClient
+from prometheus_client import start_http_server
+
+from reconcile.analysis_run import Analyst
+from reconcile.events import EventRecorder
+from reconcile.health import HealthServer
+from reconcile.informer import Informer, object_key
+from reconcile.kube_listwatch import KubeListWatch
+from reconcile.kube_sinks import KubeEventSink, KubeLeaseStore
+from reconcile.kube_store import KubeStore
+from reconcile.leader import LeaderElector, LeaseConfig
+from reconcile.metrics import MetricsRecorder
+from reconcile.primary_copy import is_primary_copy
+from reconcile.reconciler import Reconciler
+from reconcile.resources import DEPLOYMENT, INFERENCE_ROLLOUT, INFERENCE_SERVICE, RolloutKey
+from reconcile.ticks import TickScheduler
+from reconcile.workqueue import ShutDown, WorkQueue
+from traffic.store import JsonObject, ObjectRef, ResourceType
+
+log = logging.getLogger(__name__)
+
+KSERVE_DEPLOYMENT_LABEL = "serving.kserve.io/inferenceservice"
+"""KServe labels the Deployments it makes with the ISVC's name; only those are watched."""
+
+
+@dataclass(frozen=True)
+class ControllerConfig:
+    namespaces: tuple[str, ...] = ()
+    """Namespaces to watch; empty for all."""
+    kserve_namespace: str = "kserve"
+    identity: str = "kcanary"
+    lease: LeaseConfig | None = None
+    """None turns leader election off: this process acts at once."""
+    metrics_address: tuple[str, int] | None = None
+    health_address: tuple[str, int] | None = None
+    workers: int = 4
+    poll_interval: timedelta = timedelta(seconds=5)
+    sync_timeout_s: float = 60.0
+
+
+class CachedObjects:
+    """Reads watched kinds from the informers' caches and everything else from the API."""
+
+    def __init__(self, store: KubeStore, informers: dict[tuple[ResourceType, str], Informer]):
+        self._store = store
+        self._informers = informers
+
+    def get(self, ref: ObjectRef) -> JsonObject | None:
+        informer = self._informers.get((ref.resource, ref.namespace)) or self._informers.get(
+            (ref.resource, "")
+        )
+        if informer is None:
+            return self._store.get(ref)
+        return informer.get((ref.namespace, ref.name))
+
+
+class Controller:
+    def __init__(
+        self,
+        api_client: ApiClient,
+        analyst: Analyst,
+        config: ControllerConfig,
+        *,
+        metrics: MetricsRecorder | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._config = config
+        self.metrics = metrics or MetricsRecorder()
+        self.store = KubeStore(api_client)
+        self.queue: WorkQueue[RolloutKey] = WorkQueue()
+        self._ticks: TickScheduler[RolloutKey] = TickScheduler(self.queue)
+        self._sources: list[KubeListWatch] = []
+        self._informers: dict[tuple[ResourceType, str], Informer] = {}
+        for namespace in config.namespaces or ("",):
+            self._watch(api_client, INFERENCE_SERVICE, namespace, "", self._on_isvc)
+            self._watch(api_client, INFERENCE_ROLLOUT, namespace, "", self._on_rollout)
+            self._watch(
+                api_client, DEPLOYMENT, namespace, KSERVE_DEPLOYMENT_LABEL, self._on_deployment
+            )
+        self.events = EventRecorder(KubeEventSink(self.store), host=config.identity, clock=clock)
+        self.reconciler = Reconciler(
+            store=self.store,
+            reader=CachedObjects(self.store, self._informers),
+            analyst=analyst,
+            events=self.events,
+            metrics=self.metrics,
+            clock=clock,
+            kserve_namespace=config.kserve_namespace,
+            poll_interval=config.poll_interval,
+        )
+        self._leading = threading.Event()
+        self._stopped = threading.Event()
+        self._elector: LeaderElector | None = None
+        if config.lease is not None:
+            self._elector = LeaderElector(
+                config.lease,
+                KubeLeaseStore(api_client),
+                on_started_leading=self._started_leading,
+                on_stopped_leading=self._stopped_leading,
+            )
+        self._workers: list[threading.Thread] = []
+        self._servers: list[Callable[[], None]] = []
+        self.metrics_port: int | None = None
+        self.health_port: int | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Serve probes and metrics, fill the caches, then campaign (or act) and work."""
+        self._start_servers()
+        for informer in self._informers.values():
+            informer.start()
+        for informer in self._informers.values():
+            if not informer.wait_for_sync(self._config.sync_timeout_s):
+                log.warning(
+                    "caches not synced after %.0fs; carrying on", self._config.sync_timeout_s
+                )
+                break
+        self._ticks.start()
+        for index in range(self._config.workers):
+            worker = threading.Thread(target=self._work, name=f"worker-{index}", daemon=True)
+            worker.start()
+            self._workers.append(worker)
+        if self._elector is not None:
+            self._elector.start()
+        else:
+            self._started_leading()
+
+    def stop(self) -> None:
+        """Finish the reconciles under way, release the lease, close watches and servers."""
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        self._leading.clear()
+        self.queue.shut_down()
+        for worker in self._workers:
+            worker.join(30)
+        if self._elector is not None:
+            self._elector.stop(release=True)
+        self._ticks.stop()
+        for informer in self._informers.values():
+            informer.stop()
+        for source in self._sources:
+            source.close()
+        for informer in self._informers.values():
+            informer.join(5)
+        for stop in self._servers:
+            stop()
+
+    @property
+    def is_leader(self) -> bool:
+        return self._leading.is_set()
+
+    def ready(self) -> bool:
+        return all(informer.has_synced() for informer in self._informers.values())
+
+    # -- wiring ----------------------------------------------------------------------------------
+
+    def _watch(
+        self,
+        api_client: ApiClient,
+        resource: ResourceType,
+        namespace: str,
+        selector: str,
+        handler: Callable[[str, dict[str, Any]], None],
+    ) -> None:
+        source = KubeListWatch(api_client, resource, namespace=namespace, label_selector=selector)
+        self._sources.append(source)
+        self._informers[(resource, namespace)] = Informer(
+            source, handler, name=f"{resource.plural}/{namespace or '*'}"
+        )
+
+    def _start_servers(self) -> None:
+        if self._config.health_address is not None:
+            host, port = self._config.health_address
+            health = HealthServer(host, port, self.ready)
+            health.start()
+            self.health_port = health.port
+            self._servers.append(health.stop)
+        if self._config.metrics_address is not None:
+            host, port = self._config.metrics_address
+            server, _thread = start_http_server(port, host, registry=self.metrics.registry)
+            self.metrics_port = int(server.server_address[1])
+
+            def stop_metrics() -> None:
+                server.shutdown()
+                server.server_close()
+
+            self._servers.append(stop_metrics)
+
+    def _started_leading(self) -> None:
+        self._leading.set()
+        for informer in self._isvc_informers():
+            for obj in informer.items():
+                key = rollout_key(obj)
+                if key is not None:
+                    self.queue.add(key)
+
+    def _stopped_leading(self) -> None:
+        self._leading.clear()
+
+    def _isvc_informers(self) -> list[Informer]:
+        return [i for (kind, _), i in self._informers.items() if kind == INFERENCE_SERVICE]
+
+    # -- events to keys --------------------------------------------------------------------------
+
+    def _on_isvc(self, event_type: str, obj: dict[str, Any]) -> None:
+        key = rollout_key(obj)
+        if key is not None:
+            self.queue.add(key)
+
+    def _on_rollout(self, event_type: str, obj: dict[str, Any]) -> None:
+        self.queue.add(object_key(obj))
+
+    def _on_deployment(self, event_type: str, obj: dict[str, Any]) -> None:
+        namespace, _ = object_key(obj)
+        owner = deployment_owner(obj)
+        isvc = self._cached_isvc(namespace, owner)
+        key = rollout_key(isvc) if isvc is not None else (namespace, owner)
+        if key is not None:
+            self.queue.add(key)
+
+    def _cached_isvc(self, namespace: str, name: str) -> JsonObject | None:
+        for informer in self._isvc_informers():
+            found = informer.get((namespace, name))
+            if found is not None:
+                return found
+        return None
+
+    # -- workers ---------------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            try:
+                key = self.queue.get(timeout_s=1.0)
+            except ShutDown:
+                return
+            if key is None:
+                continue
+            try:
+                if self._leading.is_set():
+                    self._reconcile(key)
+            except Exception:  # a bug in one reconcile must not kill the worker
+                log.exception("%s/%s: reconcile failed unexpectedly", *key)
+                self.metrics.reconcile_errors.inc()
+                self.queue.add_rate_limited(key)
+            finally:
+                self.queue.done(key)
+
+    def _reconcile(self, key: RolloutKey) -> None:
+        outcome = self.reconciler.reconcile(key)
+        if outcome.error is not None:
+            self.queue.add_rate_limited(key)
+            return
+        self.queue.forget(key)
+        if outcome.wake_at is not None:
+            self._ticks.wake_at(key, outcome.wake_at)
+        else:
+            self._ticks.cancel(key)
+
+
+def rollout_key(isvc: JsonObject) -> RolloutKey | None:
+    """The user's ISVC a change concerns: a primary copy's owner, else the ISVC itself."""
+    namespace, name = object_key(isvc)
+    if not is_primary_copy(isvc):
+        return (namespace, name)
+    owner = _owner_isvc(isvc)
+    return (namespace, owner) if owner is not None else None
+
+
+def deployment_owner(deployment: JsonObject) -> str:
+    """The ISVC (maybe a primary copy) a KServe Deployment serves: its owner, else its label,
+    else its name without `-predictor`."""
+    owner = _owner_isvc(deployment)
+    if owner is not None:
+        return owner
+    meta = deployment.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    name = str(meta.get("name") or "")
+    return str(labels.get(KSERVE_DEPLOYMENT_LABEL) or name.removesuffix("-predictor"))
+
+
+def _owner_isvc(obj: JsonObject) -> str | None:
+    for owner in (obj.get("metadata") or {}).get("ownerReferences") or []:
+        if isinstance(owner, dict) and owner.get("kind") == "InferenceService":
+            name = owner.get("name")
+            return str(name) if name else None
+    return None

@@ -1,0 +1,49 @@
+"""One whole local cluster per session (API server, KServe stand-in, pods, gateway, Prometheus).
+
+`kubeconfig_path` is overridden so that the root fixtures (`kube_api_client`, `namespace`,
+`pinned_kubectl`) talk to this cluster's API server. Tests use their own namespaces; the hostile
+switches they flip are put back after each test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from cluster_checks import wait_until
+
+from sim.cluster import LocalCluster, LocalClusterConfig
+
+
+@pytest.fixture(scope="session")
+def local_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    kubeconfig = tmp_path_factory.mktemp("local-cluster") / "kubeconfig"
+    cluster = LocalCluster(LocalClusterConfig(kubeconfig=kubeconfig, seed=11))
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def kubeconfig_path(local_cluster: LocalCluster) -> Path:
+    return local_cluster.config.kubeconfig
+
+
+@pytest.fixture(autouse=True)
+def gentle_cluster(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test starts with the hostile switches off (KServe reverting its routes, as it does)."""
+    yield
+    if "local_cluster" not in request.fixturenames:
+        return
+    local_cluster: LocalCluster = request.getfixturevalue("local_cluster")
+    local_cluster.deployment_hostility.old_pods_linger_s = 0.0
+    local_cluster.deployment_hostility.extra_startup_s = 0.0
+    local_cluster.kserve_hostility.revert_route_edits = True
+
+
+@pytest.fixture
+def eventually() -> Callable[..., None]:
+    return wait_until

@@ -1,0 +1,263 @@
+"""The strategy maps onto the analysis settings and templates, revisions are named as each
+metrics source labels them, and a tick reads Prometheus since the rollout start."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from analysis.increase import Series
+from analysis.prometheus import PrometheusSource
+from analysis.query_result import NoData, NoDataKind
+from analysis.settings import NoDataPolicy
+from analysis.templates import RevisionRef
+from reconcile.analysis_run import (
+    STATUS_CHECK_FIELDS,
+    AnalysisJob,
+    AnalysisPlan,
+    PrometheusAnalyst,
+    analysis_plan,
+    revision_refs,
+)
+from reconcile.metrics import MetricsRecorder
+from rollout.annotations import InvalidStrategy, parse_strategy
+from rollout.evidence import Verdict
+from rollout.strategy import Strategy
+
+BASE = {"kcanary.io/strategy": "canary", "kcanary.io/traffic": "istio"}
+START = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def strategy(**annotations: str) -> Strategy:
+    parsed = parse_strategy({**BASE, **annotations})
+    assert isinstance(parsed, Strategy), parsed
+    return parsed
+
+
+def plan_of(**annotations: str) -> AnalysisPlan:
+    plan = analysis_plan(strategy(**annotations))
+    assert isinstance(plan, AnalysisPlan), plan
+    return plan
+
+
+def test_the_defaults_map_to_the_documented_settings() -> None:
+    settings = plan_of().settings
+    assert settings.alpha == 0.05
+    assert (settings.error_rate.absolute, settings.error_rate.relative) == (0.005, 0.2)
+    assert settings.latency.relative == 0.2
+    assert settings.slo.max_error_rate is None and settings.slo.max_latency_seconds is None
+    # The machine applies the no-data policy from the persisted start of the no-data run.
+    assert settings.no_data.policy is NoDataPolicy.HOLD
+    assert math.isinf(settings.no_data.limit_seconds)
+
+
+def test_percent_limits_become_fractions_and_durations_seconds() -> None:
+    settings = plan_of(
+        **{
+            "kcanary.io/analysis": "alpha: 0.01\n"
+            "tolerances: {errorRate: {absolute: 1, relative: 0.5}}\n"
+            "slo: {errorRate: 2, latency: [{quantile: 0.95, max: 500ms}]}\n"
+        }
+    ).settings
+    assert settings.alpha == 0.01
+    assert (settings.error_rate.absolute, settings.error_rate.relative) == (0.01, 0.5)
+    assert settings.slo.max_error_rate == 0.02
+    assert (settings.slo.latency_quantile, settings.slo.max_latency_seconds) == (0.95, 0.5)
+
+
+def test_more_than_one_latency_limit_is_an_invalid_strategy_saying_what_to_keep() -> None:
+    plan = analysis_plan(
+        strategy(
+            **{
+                "kcanary.io/analysis": "slo: {latency: [{quantile: 0.5, max: 100ms}, "
+                "{quantile: 0.99, max: 1s}]}"
+            }
+        )
+    )
+    assert isinstance(plan, InvalidStrategy)
+    assert plan.key == "kcanary.io/analysis" and "one quantile" in plan.problem
+
+
+def test_a_source_without_error_counts_runs_no_error_rate_check() -> None:
+    plan = plan_of(**{"kcanary.io/metrics": "kserve"})
+    assert plan.template.name == "kserve"
+    assert not plan.settings.check_error_rate and plan.settings.check_latency
+
+
+def test_custom_queries_make_the_template_and_override_a_builtin_one() -> None:
+    custom = plan_of(
+        **{
+            "kcanary.io/analysis": "metrics:\n  source: custom\n  queries:\n"
+            '    requests: app_requests_total{pod=~"{pod_regex}"}\n'
+            '    errors: app_errors_total{pod=~"{pod_regex}"}\n'
+        }
+    )
+    assert custom.template.requests == 'app_requests_total{pod=~"{pod_regex}"}'
+    assert custom.template.latency_buckets is None and not custom.settings.check_latency
+    overridden = plan_of(
+        **{"kcanary.io/analysis": "metrics: {queries: {errors: 'x_total{code=\"500\"}'}}"}
+    )
+    assert overridden.template.failures == 'x_total{code="500"}'
+    assert overridden.template.requests.startswith("istio_requests_total")
+
+
+def test_a_custom_query_that_is_not_a_selector_is_an_invalid_strategy() -> None:
+    plan = analysis_plan(
+        strategy(
+            **{
+                "kcanary.io/analysis": "metrics:\n  source: custom\n  queries:\n"
+                "    requests: sum(rate(x[1m]))\n    errors: y\n"
+            }
+        )
+    )
+    assert isinstance(plan, InvalidStrategy) and "series selector" in plan.problem
+
+
+def isvc(**status: Any) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "name": "iris",
+            "namespace": "models",
+            "annotations": {"serving.kserve.io/deploymentMode": "Serverless"},
+        },
+        "spec": {"predictor": {"model": {"storageUri": "s3://m/v2"}}},
+        "status": status,
+    }
+
+
+def test_with_a_primary_copy_the_workloads_are_the_two_predictors() -> None:
+    refs = revision_refs(strategy(), isvc())
+    assert not isinstance(refs, str)
+    stable, canary = refs
+    assert (stable.workload, canary.workload) == ("iris-primary-predictor", "iris-predictor")
+    assert stable.model == canary.model == "iris"
+
+
+def test_in_serverless_mode_the_revisions_are_knatives() -> None:
+    kserve = strategy(**{"kcanary.io/traffic": "kserve", "kcanary.io/metrics": "knative"})
+    assert "no latestRolledoutRevision" in str(revision_refs(kserve, isvc()))
+    components = {
+        "predictor": {
+            "latestRolledoutRevision": "iris-predictor-00001",
+            "latestCreatedRevision": "iris-predictor-00002",
+        }
+    }
+    refs = revision_refs(kserve, isvc(components=components))
+    assert not isinstance(refs, str)
+    stable, canary = refs
+    assert (stable.revision, canary.revision) == ("iris-predictor-00001", "iris-predictor-00002")
+    assert canary.workload == "iris-predictor-00002-deployment"
+
+
+def test_kserves_standard_canary_entries_run_under_their_own_names() -> None:
+    kserve = strategy(**{"kcanary.io/traffic": "kserve"})
+    standard = isvc()
+    standard["metadata"]["annotations"] = {"serving.kserve.io/deploymentMode": "Standard"}
+    standard["spec"]["canary"] = [{"trafficPercent": 10, "predictor": {"name": "v2"}}]
+    refs = revision_refs(kserve, standard)
+    assert not isinstance(refs, str)
+    assert (refs[0].workload, refs[1].workload) == ("iris-predictor", "iris-v2-predictor")
+
+
+@dataclass
+class FakeQueries:
+    """Prometheus as a dict of selector -> series; or down, when `failure` is set."""
+
+    series: dict[str, list[Series]] = field(default_factory=dict)
+    failure: NoData | None = None
+    asked: int = 0
+
+    @property
+    def queries_made(self) -> int:
+        return self.asked
+
+    def range_vector(
+        self, selector: str, *, window_s: float, at: datetime
+    ) -> list[Series] | NoData:
+        self.asked += 1
+        if self.failure is not None:
+            return self.failure
+        end = at.timestamp()
+        return [
+            Series(one.labels, tuple((t, v) for t, v in one.samples if end - window_s <= t <= end))
+            for one in self.series.get(selector, [])
+        ]
+
+
+def job(plan: AnalysisPlan, at: datetime) -> AnalysisJob:
+    stable = RevisionRef("models", "iris", "iris-primary-predictor")
+    canary = RevisionRef("models", "iris", "iris-predictor")
+    return AnalysisJob(
+        namespace="models",
+        name="iris",
+        plan=plan,
+        canary_hash="abc",
+        stable=stable,
+        canary=canary,
+        since=START,
+        at=at,
+        canary_weight=10,
+        step_started_at=START,
+    )
+
+
+def test_prometheus_down_is_a_no_data_verdict_and_counts_each_failed_query() -> None:
+    reasons: list[str] = []
+    queries = FakeQueries(failure=NoData.because(NoDataKind.UNREACHABLE, "connection refused"))
+    source = PrometheusSource(queries, on_query_error=lambda kind: reasons.append(kind.value))
+    plan = plan_of()
+    result = PrometheusAnalyst(source).analyse(job(plan, START + timedelta(seconds=30)))
+    assert result.verdict is Verdict.NO_DATA
+    assert result.revision == "abc"
+    assert reasons and set(reasons) == {"unreachable"}
+    assert queries.asked == 2, "one failed query per revision, then the tick gives up"
+    assert all(set(check) == set(STATUS_CHECK_FIELDS) for check in result.checks)
+
+
+def test_counts_since_the_rollout_start_reach_the_evidence() -> None:
+    full = plan_of()
+    # Requests and errors only, to keep the fake Prometheus small.
+    plan = AnalysisPlan(
+        replace(full.template, latency_buckets=None), replace(full.settings, check_latency=False)
+    )
+    t0 = START.timestamp()
+    rendered = {
+        side: plan.template.render(RevisionRef("models", "iris", workload))
+        for side, workload in (("stable", "iris-primary-predictor"), ("canary", "iris-predictor"))
+    }
+    requests = {"stable": 9000.0, "canary": 1000.0}
+    series = {}
+    for side, queries in rendered.items():
+        samples = ((t0 - 10, 0.0), (t0 + 30, requests[side]))
+        series[queries.requests] = [Series({"pod": side}, samples)]
+        assert queries.failures is not None
+        series[queries.failures] = [Series({"pod": side}, ((t0 - 10, 0.0), (t0 + 30, 0.0)))]
+    source = PrometheusSource(FakeQueries(series))
+    result = PrometheusAnalyst(source).analyse(job(plan, START + timedelta(seconds=31)))
+    assert result.verdict in (Verdict.PASS, Verdict.INCONCLUSIVE)
+    counted = {tuple(sorted(check["samples"].items())) for check in result.checks}
+    assert (("canary", 1000), ("stable", 9000)) in counted
+
+
+@pytest.mark.parametrize("method", ["quantiles", "stochastic-order"])
+def test_both_latency_methods_give_usable_settings(method: str) -> None:
+    plan = plan_of(**{"kcanary.io/analysis": f"tolerances: {{latency: {{method: {method}}}}}"})
+    assert plan.settings.latency.absolute > 0
+
+
+def test_an_unreachable_prometheus_is_counted_by_reason_in_the_controllers_metrics() -> None:
+    metrics = MetricsRecorder()
+    analyst = PrometheusAnalyst.connect("http://127.0.0.1:9", metrics=metrics, timeout_s=2.0)
+    try:
+        result = analyst.analyse(job(plan_of(), START + timedelta(seconds=30)))
+    finally:
+        analyst.close()
+    assert result.verdict is Verdict.NO_DATA
+    counted = metrics.registry.get_sample_value(
+        "kcanary_prometheus_query_errors_total", {"reason": "unreachable"}
+    )
+    assert counted == 2
