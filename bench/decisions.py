@@ -100,16 +100,17 @@ def _row(
 ) -> dict[str, Any]:
     rolled_back = outcome.rolled_back
     inconclusive = np.zeros_like(rolled_back)
+    paused = np.zeros_like(rolled_back)  # neither promoted nor rolled back
     first_pass: NDArray[np.int64] | None = None
     if isinstance(decider, KcanaryDecider):
         # Promoted (onInconclusive: promote) without the analysis ever passing.
         inconclusive = ~rolled_back & (decider.first_pass_tick < 0)
         first_pass = decider.first_pass_tick
     elif isinstance(decider, KayentaDecider):
-        inconclusive = ~rolled_back & decider.inconclusive()  # the rollout pauses
+        inconclusive = paused = ~rolled_back & decider.inconclusive()
     elif isinstance(decider, TrueEffectOracle):
         first_pass = decider.first_pass_tick
-    promoted = ~rolled_back & ~(inconclusive & isinstance(decider, KayentaDecider))
+    promoted = ~rolled_back & ~paused
     failed, slow = excess_per_canary_request(case)
     blast = outcome.canary_served * (failed + slow)
     mean, low, high = mean_interval(np.asarray(blast, np.float64))

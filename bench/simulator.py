@@ -5,8 +5,9 @@ No clock and no sleeping: each analysis interval, every simulated rollout draws 
 (binomial at each revision's error rate) and latency bucket counts (multinomial over the
 histogram's buckets, from a lognormal with an optional slow tail), and adds them to cumulative
 per-revision counts, exactly the integers the Prometheus source hands to the analysis. All
-rollouts of a scenario advance together as numpy arrays: a thousand rollouts of twelve ticks,
-judged by kcanary at every tick, take about half a second of CPU.
+rollouts of a scenario advance together as numpy arrays: a thousand rollouts of twelve ticks
+take a tenth of a second of CPU to simulate, and a few seconds when kcanary's analysis judges
+every one at every tick.
 
 Scenarios change the load over time (`Scenario.load`, with `Scenario.stress` making both
 revisions fail more and slow down when the load rises, as a diurnal peak does), skew the split

@@ -13,29 +13,23 @@ for this one.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kcanary.command_errors import CommandError, reports_errors
 from kcanary.flags import parse_duration
-from kcanary.kube import (
-    Cluster,
-    CommandError,
-    JsonObject,
-    add_cluster_flags,
-    annotations_of,
-    connect,
-    reports_errors,
-)
+from kcanary.kube import Cluster, JsonObject, add_cluster_flags, annotations_of, connect
 from kcanary.rollout_feed import follow, follow_events
 from rollout import ACTION, ManualAction
 
 DEFAULT_TIMEOUT = 30.0
-REFUSAL_GRACE = 2.0
+REFUSAL_GRACE = 3.0
 """How long to wait for the Warning Event once the annotation is gone without a record: the
-controller writes Events after removing the annotation."""
+controller writes it right after removing the annotation."""
 
 _HELP = {
     ManualAction.PROMOTE: "end the current step now and go to the next one",
@@ -112,7 +106,7 @@ def request(cluster: Cluster, name: str, action: str, *, timeout: float) -> Answ
         )
     pending = annotations_of(isvc).get(ACTION)
     if pending is not None and pending != action:
-        print(f"note: replacing the pending request {ACTION}={pending}")
+        print(f"note: replacing the pending request {ACTION}={pending}", file=sys.stderr)
     records_before = records(rollout)
     events_before, _ = cluster.events(name)
     seen = {_event_key(event): _event_count(event) for event in events_before}
@@ -127,13 +121,20 @@ def request(cluster: Cluster, name: str, action: str, *, timeout: float) -> Answ
     taken = _new_record(cluster.rollout(name), action, records_before)
     if taken is not None:
         return Answer(True, taken[2] or f"{action} recorded at {taken[1]}")
-    refusal = _refusal(cluster, name, action, seen, max(deadline, time.monotonic() + REFUSAL_GRACE))
+    refusal = _refusal(cluster, name, action, seen, time.monotonic() + REFUSAL_GRACE)
     if refusal is not None:
         return Answer(False, refusal)
+    earlier = [record for record in records_before if record[0] == action]
+    repeat = (
+        f" the controller takes a request in the same second as the {action} recorded at "
+        f"{max(earlier)[1]} for that one, so wait a second and ask again; or"
+        if earlier
+        else ""
+    )
     return Answer(
         False,
-        f"the {ACTION} annotation was removed, but the controller recorded no {action}: "
-        f"someone else may have removed it (kubectl get events -n {cluster.namespace} "
+        f"the {ACTION} annotation was removed, but the controller recorded no new {action}:"
+        f"{repeat} someone else removed it (kubectl get events -n {cluster.namespace} "
         f"--field-selector involvedObject.name={name})",
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from pathlib import Path
 from collections.abc import Sequence
 
 # Modules that register sub-commands, in the order `--help` lists them.
@@ -21,12 +22,15 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kcanary.local_cluster_command",
     "kcanary.bench_command",
     "kcanary.demo_command",
+    "kcanary.report_command",
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # Reached as a kubectl plugin, say so in usage lines, as `kubectl argo rollouts` does.
+    invoked_as = Path(sys.argv[0]).name
     parser = argparse.ArgumentParser(
-        prog="kcanary",
+        prog="kubectl canary" if invoked_as == "kubectl-canary" else "kcanary",
         description="Canary rollouts for KServe InferenceServices.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -37,7 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # A command that hands its arguments on (`bench NAME ...`) declares an `arguments` list;
+    # argparse will not put leading options into it, so they arrive here as unknown.
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        if not hasattr(args, "arguments"):
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        args.arguments = [*unknown, *args.arguments]
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help(sys.stderr)

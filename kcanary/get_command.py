@@ -15,15 +15,8 @@ from typing import Any
 
 import yaml
 
-from kcanary.kube import (
-    Cluster,
-    CommandError,
-    JsonObject,
-    add_cluster_flags,
-    connect,
-    event_order,
-    reports_errors,
-)
+from kcanary.command_errors import CommandError, reports_errors
+from kcanary.kube import Cluster, JsonObject, add_cluster_flags, connect, event_order
 from kcanary.rollout_feed import Feed, follow_events, follow_rollouts
 from kcanary.rollout_view import (
     RolloutView,
@@ -128,9 +121,12 @@ def _redraw_one(cluster: Cluster, name: str, isvc: JsonObject, feed: Feed, wide:
 
 
 def _append_one(feed: Feed, wide: bool) -> int:
-    """One line per change: the rollout as a row, an Event as `event: TYPE REASON message`."""
+    """One line per change: the rollout as a row, an Event as `event: TYPE REASON message`.
+    A rollout row is printed only when something other than its age changed (every analysis
+    rewrites the status, mostly with the same verdict)."""
     header = list_header(wide=wide)
     print("   ".join(header), flush=True)
+    last_row: tuple[str, ...] = ()
     while True:
         change = feed.next()
         if change.error is not None:
@@ -140,10 +136,14 @@ def _append_one(feed: Feed, wide: bool) -> int:
             if change.type == "DELETED":
                 print(f"{change.obj['metadata']['name']} deleted", flush=True)
                 continue
-            print("   ".join(list_row(change.obj, now=now, wide=wide)), flush=True)
+            row = list_row(change.obj, now=now, wide=wide)
+            age = header.index("AGE")
+            if row[:age] + row[age + 1 :] != last_row[:age] + last_row[age + 1 :]:
+                print("   ".join(row), flush=True)
+            last_row = row
         elif change.type != "DELETED":
-            row = event_row(change.obj, now)
-            print(f"event: {row.type} {row.reason} {row.message}", flush=True)
+            event = event_row(change.obj, now)
+            print(f"event: {event.type} {event.reason} {event.message}", flush=True)
 
 
 def _no_rollout(cluster: Cluster, name: str) -> str:

@@ -15,7 +15,8 @@ from typing import Any
 
 import yaml
 
-from kcanary.kube import CommandError, add_cluster_flags, connect, reports_errors
+from kcanary.command_errors import CommandError, reports_errors
+from kcanary.kube import add_cluster_flags, connect
 from kcanary.rollout_view import columns, duration_text, parse_moment
 
 HEADER = ("#", "REVISION", "MODEL", "OUTCOME", "STARTED", "DURATION", "REASON")

@@ -3,24 +3,20 @@
 `--kubeconfig`, `--context`, `-n/--namespace` and `-A/--all-namespaces` mean what they mean to
 kubectl: the namespace defaults to the one of the kubeconfig context, then `default`. Objects
 are handled as plain dicts (the JSON the API server sent), so what `-o yaml` prints is exactly
-what is stored. Every failure a person can cause or fix (no cluster, a wrong name, an ISVC
-kcanary does not manage) becomes a `CommandError` carrying one line that says what to do and
-the exit code; `reports_errors` prints it instead of a traceback.
+what is stored. A wrong name or an ISVC kcanary does not manage is a `CommandError` that says
+what to do (kcanary.command_errors).
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-import urllib3
 import yaml
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
@@ -28,6 +24,7 @@ from kubernetes import watch as k8s_watch
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
+from kcanary.command_errors import CommandError
 from rollout.annotations import ACTION, STRATEGY
 
 JsonObject = dict[str, Any]
@@ -35,50 +32,11 @@ JsonObject = dict[str, Any]
 ISVC_GROUP, ISVC_VERSION, ISVC_PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
 ROLLOUT_GROUP, ROLLOUT_VERSION, ROLLOUT_PLURAL = "kcanary.io", "v1alpha1", "inferencerollouts"
 
-FAILED = 1
-"""Exit code of a command that could not do what was asked (kubectl's)."""
-
 _CONNECT_TIMEOUT = 5.0
-
-
-class CommandError(Exception):
-    """A failure the user can act on: one line saying what to do, and the exit code."""
-
-    def __init__(self, message: str, code: int = FAILED) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
 
 
 class WatchExpired(Exception):
     """The resourceVersion a watch started from is gone (410): list again, then watch."""
-
-
-def reports_errors(
-    func: Callable[[argparse.Namespace], int],
-) -> Callable[[argparse.Namespace], int]:
-    """Turn a command's failures into `error: ...` on stderr and an exit code, never a traceback."""
-
-    @functools.wraps(func)
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return func(args)
-        except BrokenPipeError:
-            # `kcanary get -w | head`: the reader is gone, which is no error of ours.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            return 141
-        except CommandError as error:
-            print(f"error: {error.message}", file=sys.stderr)
-            return error.code
-        except ApiException as error:
-            print(f"error: {describe_api_error(error)}", file=sys.stderr)
-            return FAILED
-        except (urllib3.exceptions.HTTPError, OSError) as error:
-            print(f"error: {describe_connection_error(error)}", file=sys.stderr)
-            return FAILED
-
-    return run
 
 
 def add_cluster_flags(parser: argparse.ArgumentParser, *, all_namespaces: bool = False) -> None:
@@ -310,7 +268,7 @@ def connect(args: argparse.Namespace) -> Cluster:
     kubeconfig: str | None = getattr(args, "kubeconfig", None)
     context: str | None = getattr(args, "context", None)
     if kubeconfig is not None and not Path(kubeconfig).is_file():
-        raise CommandError(f"kubeconfig {kubeconfig} does not exist: check --kubeconfig")
+        raise CommandError(f"kubeconfig {kubeconfig} is not a file: check --kubeconfig")
     if kubeconfig is None and not context and _in_a_pod():
         k8s_config.load_incluster_config()  # type: ignore[no-untyped-call]
         api = k8s_client.ApiClient()
@@ -344,27 +302,6 @@ def event_order(event: Mapping[str, Any]) -> tuple[str, int]:
     )
     version = str(meta.get("resourceVersion") or "0")
     return str(when), int(version) if version.isdigit() else 0
-
-
-def describe_api_error(error: ApiException) -> str:
-    """The API server's own message (from its Status body) and what to do about it."""
-    message = str(error.reason or "")
-    try:
-        body = json.loads(error.body or "")
-        message = str(body.get("message") or message)
-    except (TypeError, ValueError):
-        pass
-    if error.status in (401, 403):
-        return f"the API server refused: {message}: check your credentials and RBAC"
-    return f"the API server answered {error.status}: {message}"
-
-
-def describe_connection_error(error: Exception) -> str:
-    reason = getattr(error, "reason", None) or error
-    return (
-        f"cannot reach the Kubernetes API server ({reason}): is the cluster running, and are "
-        "--kubeconfig and --context right?"
-    )
 
 
 def _events_about(name: str) -> str:

@@ -16,10 +16,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from sim.apiserver.control_plane import CRDFileError
-from sim.cluster import LocalCluster, LocalClusterConfig
-from sim.prometheus import PrometheusError
-
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -96,6 +92,11 @@ def _port(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here: the local cluster is heavy, and every other command would pay for it.
+    from sim.apiserver.control_plane import CRDFileError
+    from sim.cluster import LocalCluster, LocalClusterConfig
+    from sim.prometheus import PrometheusError
+
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -76,8 +76,8 @@ def list_renderable(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Ren
     return table
 
 
-# Free text folds onto more lines; everything else is a short value that must stay whole.
-_FOLDING = frozenset({"MESSAGE", "INTERVAL", "SAMPLES"})
+# Free text and model URIs fold onto more lines; the short values stay whole.
+_FOLDING = frozenset({"MESSAGE", "INTERVAL", "SAMPLES", "CANARY", "STABLE"})
 
 
 def _table(title: str | None, header: Sequence[str]) -> Table:

@@ -165,9 +165,9 @@ def check_row(check: Mapping[str, Any]) -> CheckRow:
         "/".join(f"{key}={value}" for key, value in sorted(samples.items())) if samples else "-"
     )
     return CheckRow(
-        name=str(check.get("name", "?")),
-        metric=str(check.get("metric", "-")),
-        verdict=str(check.get("verdict", "-")),
+        name=str(check.get("name") or "?"),
+        metric=str(check.get("metric") or "-"),
+        verdict=str(check.get("verdict") or "-"),
         effect=number(check.get("effect"), signed=True),
         interval=interval_text(check.get("interval")),
         stable=number(check.get("stable")),

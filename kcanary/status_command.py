@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
+from kcanary.command_errors import reports_errors
 from kcanary.flags import parse_duration
-from kcanary.kube import add_cluster_flags, connect, reports_errors
+from kcanary.kube import add_cluster_flags, connect
 from kcanary.rollout_feed import follow_rollouts
 from kcanary.rollout_view import invalid_spec, model_of
 

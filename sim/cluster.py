@@ -157,8 +157,10 @@ class LocalCluster:
             self.load_driver.stop()
         if self.load is not None:
             self.load.stop(drain_s=2.0)
-        if self.prometheus is not None:
-            self.prometheus.stop()
+        with self._targets_lock:  # no pod change may write a targets file into a removed folder
+            prometheus, self.prometheus = self.prometheus, None
+        if prometheus is not None:
+            prometheus.stop()
         if self.route_watch is not None:
             self.route_watch.stop()
         if self.gateway is not None:

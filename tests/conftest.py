@@ -17,6 +17,7 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
 from sim.apiserver.server import APIServer
+from sim.cluster import LocalCluster, LocalClusterConfig
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +29,20 @@ def api_server() -> Iterator[APIServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def local_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """The session's whole local cluster (API server, KServe stand-in, pods, gateway, load
+    generator, real Prometheus), shared by every end-to-end area: tests use their own
+    namespaces and names, and run their ISVCs side by side."""
+    kubeconfig = tmp_path_factory.mktemp("local-cluster") / "kubeconfig"
+    cluster = LocalCluster(LocalClusterConfig(kubeconfig=kubeconfig, seed=11))
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture(scope="session")

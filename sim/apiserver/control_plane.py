@@ -9,7 +9,7 @@ and installs CRDs from files, through the same handlers a client's request goes 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,12 @@ class CRDFileError(Exception):
 class ControlPlane:
     """Store, registry, handlers and controllers of one local API server."""
 
-    def __init__(self, *, history_per_resource: int = 20_000) -> None:
+    def __init__(
+        self,
+        *,
+        history_per_resource: int = 20_000,
+        gc_delay: float | Callable[[], float] = 0.05,
+    ) -> None:
         self.store = ObjectStore(history_per_resource=history_per_resource)
         self.registry = TypeRegistry(BUILTIN_TYPES)
         self.lifecycle = Lifecycle(self.store, self.registry)
@@ -55,7 +60,7 @@ class ControlPlane:
             self.lifecycle,
             {NAMESPACES: admit_namespace, CRDS: admit_crd},
         )
-        self.gc = GarbageCollector(self.store, self.lifecycle)
+        self.gc = GarbageCollector(self.store, self.lifecycle, delay=gc_delay)
         self.namespaces = NamespaceController(self.store, self.lifecycle)
         self.crds = CRDController(
             self.store, self.registry, self.lifecycle, on_removed=self.hub.close_resource

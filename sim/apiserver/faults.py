@@ -2,9 +2,10 @@
 
 Tests flip these while the server runs: end watch streams after a few seconds (clients must
 resume from their last resourceVersion), compact the history (resumes then get 410 Expired and
-clients must re-list), fail a fraction of requests with 500 or with 429 and Retry-After, and
-slow every request down. Discovery, OpenAPI and health endpoints are never failed, as a flaky
-apiserver usually still answers those from caches.
+clients must re-list), fail a fraction of requests with 500 or with 429 and Retry-After, slow
+every request down, and slow the garbage collector (it acts `gc_delay` after a change).
+Discovery, OpenAPI and health endpoints are never failed, as a flaky apiserver usually still
+answers those from caches.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Faults:
         error_code: int = 500,
         retry_after_seconds: int = 1,
         latency: float = 0.0,
+        gc_delay: float = 0.05,
         seed: int | None = None,
     ) -> None:
         self.watch_close_after = watch_close_after
@@ -41,6 +43,8 @@ class Faults:
         self.error_code = error_code
         self.retry_after_seconds = retry_after_seconds
         self.latency = latency
+        # how long the garbage collector waits after a change before it acts
+        self.gc_delay = gc_delay
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         self._compactor: Callable[[], int] | None = None
@@ -61,6 +65,7 @@ class Faults:
         self.error_code = 500
         self.retry_after_seconds = 1
         self.latency = 0.0
+        self.gc_delay = 0.05
 
     def failure(self) -> InjectedFailure | None:
         """Whether to fail this request, drawn with probability `error_rate`."""

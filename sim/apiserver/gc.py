@@ -13,6 +13,7 @@ what changed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sim.apiserver.lifecycle import FOREGROUND, ORPHAN, Lifecycle, copy_of
@@ -32,7 +33,13 @@ def _owner_uids(stored: StoredObject | None) -> set[str]:
 class GarbageCollector:
     """Deletes orphaned dependents and drives Foreground and Orphan deletions."""
 
-    def __init__(self, store: ObjectStore, lifecycle: Lifecycle, *, delay: float = 0.05) -> None:
+    def __init__(
+        self,
+        store: ObjectStore,
+        lifecycle: Lifecycle,
+        *,
+        delay: float | Callable[[], float] = 0.05,
+    ) -> None:
         self._store = store
         self._lifecycle = lifecycle
         self._dependents: dict[str, set[ObjectKey]] = {}

@@ -15,9 +15,13 @@ _log = logging.getLogger(__name__)
 
 
 class Debouncer:
-    """Run `work` on the event loop `delay` seconds after a poke; pokes meanwhile coalesce."""
+    """Run `work` on the event loop `delay` seconds after a poke; pokes meanwhile coalesce.
 
-    def __init__(self, work: Callable[[], None], *, delay: float) -> None:
+    `delay` is a number or a function read at each poke (so a test can slow a controller down
+    while the server runs).
+    """
+
+    def __init__(self, work: Callable[[], None], *, delay: float | Callable[[], float]) -> None:
         self._work = work
         self._delay = delay
         self._handle: asyncio.TimerHandle | None = None
@@ -26,7 +30,8 @@ class Debouncer:
         if self._handle is not None:
             return
         loop = asyncio.get_running_loop()
-        self._handle = loop.call_later(self._delay, self._run)
+        delay = self._delay() if callable(self._delay) else self._delay
+        self._handle = loop.call_later(delay, self._run)
 
     def _run(self) -> None:
         self._handle = None

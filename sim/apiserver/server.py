@@ -109,7 +109,8 @@ class APIServer:
 
     async def _serve(self) -> None:
         assert self._certificates is not None and self._scratch is not None
-        plane = ControlPlane(history_per_resource=self._history)
+        faults = self.faults
+        plane = ControlPlane(history_per_resource=self._history, gc_delay=lambda: faults.gc_delay)
         self._plane = plane
         plane.bootstrap(self.crd_dirs)
         self.faults.attach(lambda: self.call(plane.store.compact))
@@ -221,6 +222,18 @@ class APIServer:
 
         loop.call_soon_threadsafe(run)
         return result.result(timeout=30)
+
+    def close_watches(self) -> int:
+        """End every open watch stream now (clients see the stream end and resume); returns
+        how many were open. `faults.watch_close_after` instead limits streams opened later."""
+
+        def close() -> int:
+            hub = self.control_plane.hub
+            count = hub.open_watches
+            hub.close_all()
+            return count
+
+        return self.call(close)
 
     def compact_history(self) -> int:
         """Compact the watch history now (resumes from older resourceVersions get 410)."""

@@ -58,7 +58,13 @@ def reconcile_standard(isvc: Obj, context: ReconcileContext) -> Obj:
     context.deployments.ensure(objects.predictor_deployment(isvc, stable, predictor))
     context.services.ensure(objects.service(isvc, stable, {"app": f"isvc.{stable}"}))
 
-    canaries = [c for c in spec.get("canary") or [] if isinstance(c, dict)]
+    # KServe serves `spec.canary[]` only with the mode annotation literally `Standard`.
+    annotations = (isvc.get("metadata") or {}).get("annotations") or {}
+    canaries = (
+        [c for c in spec.get("canary") or [] if isinstance(c, dict)]
+        if annotations.get(objects.DEPLOYMENT_MODE) == "Standard"
+        else []
+    )
     canary_statuses: list[Obj] = []
     ready_weights: list[tuple[str, int]] = []
     for canary in canaries:

@@ -27,18 +27,12 @@ def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 
 
 def _install(api_server: APIServer, http: requests.Session) -> tuple[str, dict[str, Any]]:
+    """Create a fresh CRD and wait until it is Established (its status is then written)."""
     group = f"{unique_name('crd')}.example.com"
     crd = yaml.safe_load(widget_crd(group, unique_name("w").replace("-", "")))
     created = http.post(api_server.url + CRDS, json=crd)
     assert created.status_code == 201, created.text
-    return group, created.json()
-
-
-def test_a_new_crd_is_established_and_served(
-    api_server: APIServer, http: requests.Session, namespace: str
-) -> None:
-    group, crd = _install(api_server, http)
-    name = crd["metadata"]["name"]
+    name = created.json()["metadata"]["name"]
 
     def established() -> bool:
         status = http.get(f"{api_server.url}{CRDS}/{name}").json().get("status", {})
@@ -48,6 +42,16 @@ def test_a_new_crd_is_established_and_served(
         )
 
     eventually(established)
+    return group, created.json()
+
+
+def test_a_new_crd_is_established_and_served(
+    api_server: APIServer, http: requests.Session, namespace: str
+) -> None:
+    group, crd = _install(api_server, http)
+    status = http.get(f"{api_server.url}{CRDS}/{crd['metadata']['name']}").json()["status"]
+    assert {c["type"] for c in status["conditions"]} == {"NamesAccepted", "Established"}
+    assert status["acceptedNames"]["kind"] == "Widget"
     resources = http.get(f"{api_server.url}/apis/{group}/v1").json()["resources"]
     assert [r["name"] for r in resources] == ["widgets", "widgets/status"]
 

@@ -13,6 +13,8 @@ from kubectl_harness import Kubectl, unique_name
 from kubernetes import client as k8s_client
 from kubernetes.client import ApiException
 
+from sim.apiserver.server import APIServer
+
 GROUP, VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
 
 
@@ -93,7 +95,7 @@ def test_delete_is_held_by_a_finalizer_until_it_is_removed(
 
 
 def test_dependents_outlive_the_owners_delete_call_then_go(
-    kube_api_client: k8s_client.ApiClient, namespace: str
+    api_server: APIServer, kube_api_client: k8s_client.ApiClient, namespace: str
 ) -> None:
     custom: Any = k8s_client.CustomObjectsApi(kube_api_client)
     core: Any = k8s_client.CoreV1Api(kube_api_client)
@@ -103,10 +105,15 @@ def test_dependents_outlive_the_owners_delete_call_then_go(
     )
     core.create_namespaced_config_map(namespace, _owned_config_map("dep", namespace, owner))
 
-    custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
-    # the API server does not cascade: the collector acts after the DELETE has returned
-    assert _exists(core, "dep", namespace)
-    eventually(lambda: not _exists(core, "dep", namespace))
+    # the collector acts a while after the owner's DELETE has returned (the API server itself
+    # never cascades); a longer wait than usual keeps this check safe on a busy machine
+    api_server.faults.gc_delay = 1.0
+    try:
+        custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+        assert _exists(core, "dep", namespace)
+        eventually(lambda: not _exists(core, "dep", namespace))
+    finally:
+        api_server.faults.gc_delay = 0.05
 
 
 def test_an_owner_recreated_under_the_same_name_adopts_nothing(

@@ -87,3 +87,35 @@ def test_watch_from_a_compacted_resource_version_raises_410_and_a_relist_recover
     ):
         assert (event["type"], event["object"].metadata.name) == ("ADDED", "b")
         stream.stop()
+
+
+def test_watch_resumes_after_the_server_ends_every_stream_at_once(
+    api_server: APIServer, kube_api_client: k8s_client.ApiClient, namespace: str
+) -> None:
+    core: Any = k8s_client.CoreV1Api(kube_api_client)
+    resource_version = core.list_namespaced_config_map(namespace).metadata.resource_version
+
+    def watches() -> int:
+        return api_server.requests.count("watch", "configmaps", namespace=namespace)
+
+    def cut_then_write() -> None:
+        _wait_for(lambda: watches() >= 1)
+        core.create_namespaced_config_map(namespace, config_map("first", namespace))
+        assert api_server.close_watches() >= 1
+        _wait_for(lambda: watches() >= 2)  # the client came back on its own
+        core.create_namespaced_config_map(namespace, config_map("second", namespace))
+
+    writer = threading.Thread(target=cut_then_write)
+    writer.start()
+    seen: list[str] = []
+    stream: Any = k8s_watch.Watch()  # type: ignore[no-untyped-call]
+    try:
+        for event in stream.stream(
+            core.list_namespaced_config_map, namespace, resource_version=resource_version
+        ):
+            seen.append(event["object"].metadata.name)
+            if len(seen) == 2:
+                stream.stop()
+    finally:
+        writer.join(timeout=20)
+    assert seen == ["first", "second"]

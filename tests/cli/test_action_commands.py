@@ -171,7 +171,7 @@ def test_an_annotation_removed_without_an_answer_is_not_reported_as_taken(
     result = kcanary("pause", "iris", "--timeout", "2s")
 
     assert result.code == 1
-    assert "the controller recorded no pause" in result.err
+    assert "the controller recorded no new pause: someone else removed it" in result.err
 
 
 def test_an_action_on_an_isvc_the_controller_never_picked_up_is_not_sent(

@@ -107,7 +107,7 @@ def test_a_kubeconfig_path_that_does_not_exist_is_named(kcanary: Kcanary, tmp_pa
     assert result.code == 1
     assert (
         one_line_error(result.err)
-        == f"error: kubeconfig {missing} does not exist: check --kubeconfig"
+        == f"error: kubeconfig {missing} is not a file: check --kubeconfig"
     )
 
 

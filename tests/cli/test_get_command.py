@@ -200,3 +200,17 @@ def test_get_before_the_controller_wrote_a_status_says_so(
     assert "check that the controller is running" in as_yaml.err
     assert listed.code == 0 and listed.out == ""
     assert "No rollouts found in" in listed.err
+
+
+def test_get_shows_why_a_strategy_cannot_be_used(
+    kcanary: Kcanary, controller: ControllerDouble, make_isvc: Callable[..., dict[str, Any]]
+) -> None:
+    make_isvc("iris", annotations={"kcanary.io/strategy": "canary", "kcanary.io/steps": "10,x"})
+    controller.reconcile("iris")
+
+    result = kcanary("get", "iris")
+
+    assert result.code == 0
+    invalid = next(line for line in result.out.splitlines() if line.startswith("Invalid:"))
+    assert "kcanary.io/steps" in invalid
+    assert "InvalidSpec" in result.out.split("Events:")[1]

@@ -1,4 +1,4 @@
-"""One whole local cluster per session (API server, KServe stand-in, pods, gateway, Prometheus).
+"""The cluster tests run on the session's whole local cluster (`local_cluster`, root conftest).
 
 `kubeconfig_path` is overridden so that the root fixtures (`kube_api_client`, `namespace`,
 `pinned_kubectl`) talk to this cluster's API server. Tests use their own namespaces; the hostile
@@ -13,18 +13,7 @@ from pathlib import Path
 import pytest
 from cluster_checks import wait_until
 
-from sim.cluster import LocalCluster, LocalClusterConfig
-
-
-@pytest.fixture(scope="session")
-def local_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
-    kubeconfig = tmp_path_factory.mktemp("local-cluster") / "kubeconfig"
-    cluster = LocalCluster(LocalClusterConfig(kubeconfig=kubeconfig, seed=11))
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
+from sim.cluster import LocalCluster
 
 
 @pytest.fixture(scope="session")

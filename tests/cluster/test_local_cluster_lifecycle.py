@@ -73,6 +73,17 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def stop(process: subprocess.Popen[str]) -> None:
+    """SIGTERM first, so the command stops its Prometheus; SIGKILL only if it hangs."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    process.communicate(timeout=10)
+
+
 def start_command(*args: str) -> tuple[subprocess.Popen[str], list[str], float]:
     started = time.monotonic()
     process = subprocess.Popen(
@@ -86,9 +97,8 @@ def start_command(*args: str) -> tuple[subprocess.Popen[str], list[str], float]:
     while "ready" not in lines:
         line = process.stdout.readline()
         if not line:
-            process.kill()
-            _, err = process.communicate(timeout=10)
-            raise AssertionError(f"exited before ready: {lines} {err}")
+            stop(process)
+            raise AssertionError(f"exited before ready: {lines}")
         lines.append(line.strip())
     return process, lines, time.monotonic() - started
 
@@ -158,9 +168,7 @@ def test_the_command_prints_its_parts_sends_load_scrapes_extra_targets_and_clean
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
     finally:
-        if process.poll() is None:
-            process.kill()
-        process.communicate(timeout=10)
+        stop(process)
     assert not Path(f"/proc/{prometheus_pid}").exists()
     assert not prometheus_folder.exists()
     for url in urls.values():

@@ -1,0 +1,87 @@
+"""`kcanary report NAME`: PNG plots and an HTML page of an InferenceService's latest rollout.
+
+The weight with its steps and the decision, each revision's error rate and latency with the
+analysis' estimates and interval, and the evidence table. Without Prometheus the report is drawn
+from the InferenceRollout status and the Events, and says what it could not show; it fails only
+when nothing at all can be written (no such ISVC, no InferenceRollout, no cluster).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from kcanary.command_errors import CommandError, reports_errors
+from kcanary.flags import add_env_flag
+from kcanary.kube import add_cluster_flags, connect
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="write plots and an HTML page of the latest rollout",
+        description=__doc__.strip().splitlines()[0] if __doc__ else None,
+    )
+    parser.add_argument("name", metavar="NAME", help="the InferenceService")
+    add_env_flag(
+        parser,
+        "--prometheus-url",
+        metavar="URL",
+        help="Prometheus that scrapes the serving pods and the controller (without it: status "
+        "and Events only)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="directory for index.html and the PNGs (default: ./kcanary-report-NAME)",
+    )
+    parser.add_argument(
+        "--rate-window",
+        type=int,
+        metavar="SECONDS",
+        help="range of rate() for the per-revision series (default: from the rollout's length; "
+        "make it at least 4 scrape intervals)",
+    )
+    add_cluster_flags(parser)
+    parser.set_defaults(func=run)
+
+
+@reports_errors
+def run(args: argparse.Namespace) -> int:
+    # Imported here: matplotlib costs every other command a second at start-up.
+    from kcanary.report import write_report
+    from kcanary.report.gather import gather
+    from kcanary.report.prometheus_range import PrometheusRange
+
+    if args.rate_window is not None and args.rate_window < 1:
+        raise CommandError(f"--rate-window must be at least 1 second, got {args.rate_window}")
+    out: Path = args.out if args.out is not None else Path(f"kcanary-report-{args.name}")
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"--out {out} is a file: give a directory")
+    url = args.prometheus_url
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise CommandError(f"--prometheus-url {url!r} must start with http:// or https://")
+    prometheus = PrometheusRange(url) if url else None
+    cluster = connect(args)
+    try:
+        data = gather(cluster, args.name, prometheus, rate_window_s=args.rate_window)
+    finally:
+        cluster.close()
+        if prometheus is not None:
+            prometheus.close()
+    try:
+        files = write_report(data, out)
+    except OSError as error:
+        problem = error.strerror or error
+        raise CommandError(f"cannot write the report into {out}: {problem}") from None
+    for problem in data.missing:
+        print(f"warning: {problem}", file=sys.stderr)
+    record = data.record
+    outcome = record.outcome if record.started else "no rollout yet"
+    reason = f" ({record.reason})" if record.reason else ""
+    print(f"{record.namespace}/{record.name}: {outcome}{reason}")
+    print(f"Wrote {files.index} and {len(files.images)} plot(s).")
+    return 0

@@ -1,0 +1,123 @@
+"""The end-to-end tests: the session's local cluster, one `kcanary controller` process for the
+session, and a log of every route weight.
+
+The session controller watches a fixed pool of namespaces (`namespaces.take()` hands them out),
+so the tests that own controllers of their own (kill and restart, leader election) use namespaces
+it does not see, and killing theirs disturbs nobody. Its `/metrics` is scraped by the cluster's
+Prometheus, and its log is printed when a test fails.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from e2e_controllers import ControllerProcess, LeaseTimings, start_controller
+from e2e_rollouts import Rollouts, TrafficLog
+
+from sim.cluster import LocalCluster
+
+POOL_SIZE = 12
+
+
+class NamespacePool:
+    """Namespaces the session controller watches; each test takes fresh ones."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        self._free = iter(names)
+
+    def take(self) -> str:
+        try:
+            return next(self._free)
+        except StopIteration:
+            raise AssertionError(
+                f"the e2e namespace pool ({len(self.names)}) is used up: raise POOL_SIZE"
+            ) from None
+
+
+_unwatched = itertools.count()
+
+
+def unwatched_namespace(rollouts: Rollouts) -> str:
+    """A new namespace the session controller does not watch."""
+    name = f"e2e-own-{next(_unwatched)}-{uuid.uuid4().hex[:5]}"
+    rollouts.create_namespace(name)
+    return name
+
+
+@pytest.fixture(scope="session")
+def kubeconfig_path(local_cluster: LocalCluster) -> Path:
+    return local_cluster.config.kubeconfig
+
+
+@pytest.fixture(scope="session")
+def rollouts(local_cluster: LocalCluster) -> Rollouts:
+    return Rollouts(local_cluster.api_client())
+
+
+@pytest.fixture(scope="session")
+def namespaces(rollouts: Rollouts) -> NamespacePool:
+    tag = uuid.uuid4().hex[:5]
+    names = [f"e2e-{tag}-{index}" for index in range(POOL_SIZE)]
+    for name in names:
+        rollouts.create_namespace(name)
+    return NamespacePool(names)
+
+
+@pytest.fixture(scope="session")
+def prometheus_url(local_cluster: LocalCluster) -> str:
+    assert local_cluster.prometheus is not None, "the e2e tests need the cluster's Prometheus"
+    return local_cluster.prometheus.url
+
+
+@pytest.fixture(scope="session")
+def controller(
+    local_cluster: LocalCluster,
+    namespaces: NamespacePool,
+    prometheus_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ControllerProcess]:
+    """The session's controller, with leader election on its own Lease, as deployed."""
+    process = start_controller(
+        kubeconfig=local_cluster.config.kubeconfig,
+        prometheus_url=prometheus_url,
+        log_path=tmp_path_factory.mktemp("controller") / "controller.log",
+        namespaces=namespaces.names,
+        lease=LeaseTimings(name=f"kcanary-e2e-{uuid.uuid4().hex[:5]}"),
+    )
+    local_cluster.add_scrape_target(process.metrics_address)
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="session")
+def traffic_log(local_cluster: LocalCluster) -> Iterator[TrafficLog]:
+    log = TrafficLog(local_cluster)
+    log.start()
+    try:
+        yield log
+    finally:
+        log.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """On a failure, attach the session controller's log (its last lines) to the report."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    funcargs = getattr(item, "funcargs", {})
+    for value in funcargs.values():
+        if isinstance(value, ControllerProcess):
+            report.sections.append(("controller log (last 200 lines)", _tail(value)))
+
+
+def _tail(process: ControllerProcess, lines: int = 200) -> str:
+    return "\n".join(process.log_text().splitlines()[-lines:])

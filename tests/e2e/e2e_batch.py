@@ -1,0 +1,133 @@
+"""The concurrent batch: every scenario's rollout runs side by side on the session controller.
+
+Each scenario is an ISVC in a namespace of its own, applied with the stable model, loaded through
+the gateway once Stable, then given its canary model as a user's CI would. A thread per scenario
+waits for the decision and then measures where the gateway sends traffic afterwards; tests read
+the outcome of their own scenario (`Batch.outcome`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from e2e_rollouts import (
+    ERROR_URI,
+    GOOD_URI,
+    SLOW_URI,
+    RolloutRecord,
+    Rollouts,
+    TrafficLog,
+    annotated_isvc,
+    served_by_workload,
+    set_load,
+    step_windows,
+    wait_until,
+)
+
+from sim.cluster import LocalCluster
+
+LOAD_RPS = 20.0
+AFTER_WINDOW_S = 3.0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    key: str
+    router: str
+    canary_uri: str
+    expected_phase: str  # Stable (promoted) or RolledBack
+
+
+SCENARIOS = (
+    Scenario("istio-good", "istio", GOOD_URI, "Stable"),
+    Scenario("istio-errors", "istio", ERROR_URI, "RolledBack"),
+    Scenario("istio-slow", "istio", SLOW_URI, "RolledBack"),
+    Scenario("gateway-api-good", "gateway-api", GOOD_URI, "Stable"),
+    Scenario("gateway-api-errors", "gateway-api", ERROR_URI, "RolledBack"),
+    Scenario("kserve-good", "kserve", GOOD_URI, "Stable"),
+    Scenario("kserve-errors", "kserve", ERROR_URI, "RolledBack"),
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    scenario: Scenario
+    namespace: str
+    name: str
+    status: Mapping[str, Any]
+    record: RolloutRecord
+    windows: list[tuple[int, Counter[str]]]
+    """(weight, requests per workload) for every weight the route held during the rollout."""
+    after: Counter[str]
+    """Requests per workload in a window after the decision."""
+    stable_workload: str
+    canary_workload: str
+
+
+def workloads(router: str, name: str, status: Mapping[str, Any]) -> tuple[str, str]:
+    """(stable, canary) workload names, as the gateway's metrics label them."""
+    if router == "kserve":
+        stable = (status.get("stable") or {}).get("revisionName", "")
+        canary = (status.get("canary") or {}).get("revisionName", "")
+        return f"{stable}-deployment", f"{canary}-deployment"
+    return f"{name}-primary-predictor", f"{name}-predictor"
+
+
+class Batch:
+    """Runs the scenarios on threads from `start()`; `outcome(key)` waits for one of them."""
+
+    def __init__(
+        self, cluster: LocalCluster, rollouts: Rollouts, log: TrafficLog, namespaces: list[str]
+    ) -> None:
+        self._cluster = cluster
+        self._rollouts = rollouts
+        self._log = log
+        self.namespaces = dict(zip((s.key for s in SCENARIOS), namespaces, strict=True))
+        self._pool = ThreadPoolExecutor(max_workers=len(SCENARIOS), thread_name_prefix="e2e")
+        self._futures: dict[str, Future[Outcome]] = {}
+
+    def start(self) -> None:
+        for scenario in SCENARIOS:
+            self._futures[scenario.key] = self._pool.submit(self._run, scenario)
+
+    def outcome(self, key: str, timeout_s: float = 240.0) -> Outcome:
+        return self._futures[key].result(timeout=timeout_s)
+
+    def wait_all(self, timeout_s: float = 240.0) -> None:
+        """Wait for every scenario to end, whatever its outcome (errors stay with the test)."""
+        deadline = time.monotonic() + timeout_s
+        for future in self._futures.values():
+            try:
+                future.result(timeout=max(0.0, deadline - time.monotonic()))
+            except Exception:  # reported by the scenario's own test
+                continue
+
+    def stop(self) -> None:
+        for scenario in SCENARIOS:
+            set_load(self._cluster, self.namespaces[scenario.key], "iris", 0)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _run(self, scenario: Scenario) -> Outcome:
+        namespace, name = self.namespaces[scenario.key], "iris"
+        self._rollouts.create(annotated_isvc(name, namespace, router=scenario.router))
+        self._rollouts.wait_phase(namespace, name, "Stable", timeout_s=90)
+        set_load(self._cluster, namespace, name, LOAD_RPS)
+        self._rollouts.change_model(namespace, name, scenario.canary_uri)
+        status = self._rollouts.wait_decision(namespace, name, scenario.canary_uri, timeout_s=150)
+        record = self._log.record(namespace, name)
+        windows = step_windows(record, self._cluster, namespace)
+        # Let the route's last change reach the gateway, then count who serves from now on.
+        settled = time.monotonic() + 1.0
+        wait_until(lambda: time.monotonic() > settled, 5, "a second to pass")
+        before = served_by_workload(self._cluster, namespace)
+        window_end = time.monotonic() + AFTER_WINDOW_S
+        wait_until(lambda: time.monotonic() > window_end, 10, "the after window")
+        after = served_by_workload(self._cluster, namespace) - before
+        set_load(self._cluster, namespace, name, 0)
+        stable, canary = workloads(scenario.router, name, status)
+        return Outcome(scenario, namespace, name, status, record, windows, after, stable, canary)
