@@ -2,6 +2,8 @@
 # Set-up and entry points for a fresh Debian/Ubuntu machine with Python 3.11+.
 #   ./dev.sh demo    install what is missing, then run the demo
 #   ./dev.sh test    install what is missing, then run lint, type checks, layer checks and tests
+#   ./dev.sh demos   every demo scenario on the istio router, and good/error-regression on the
+#                    others (about 10 minutes; CI runs good and error-regression on istio)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -54,10 +56,29 @@ run_demo() {
   kcanary demo "$@"
 }
 
+run_all_demos() {
+  # Each demo exits non-zero when its rollout does not end as the scenario expects.
+  local failed=0 out
+  out=$(mktemp -d)
+  for scenario in good error-regression latency-regression tail-latency never-ready manual; do
+    kcanary demo --scenario "$scenario" --router istio --out "$out/istio-$scenario" </dev/null \
+      || failed=1
+  done
+  for router in gateway-api kserve; do
+    for scenario in good error-regression; do
+      kcanary demo --scenario "$scenario" --router "$router" --out "$out/$router-$scenario" </dev/null \
+        || failed=1
+    done
+  done
+  echo "demo output in $out"
+  return $failed
+}
+
 cmd="${1:-}"
 [ $# -gt 0 ] && shift
 case "$cmd" in
   test) bootstrap; run_tests "$@" ;;
   demo) bootstrap; run_demo "$@" ;;
-  *) echo "usage: ./dev.sh demo [ARGS...] | ./dev.sh test [PYTEST ARGS...]" >&2; exit 2 ;;
+  demos) bootstrap; run_all_demos ;;
+  *) echo "usage: ./dev.sh demo [ARGS...] | ./dev.sh test [PYTEST ARGS...] | ./dev.sh demos" >&2; exit 2 ;;
 esac

@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 
 # Modules that register sub-commands, in the order `--help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (

@@ -37,7 +37,7 @@ def register(subparsers: Any) -> None:
         help="where to write the kubeconfig, status, events and logs (default: ./kcanary-demo)",
     )
     parser.add_argument(
-        "--load", type=float, default=40.0, metavar="RPS", help="requests per second (default 40)"
+        "--load", type=float, default=100.0, metavar="RPS", help="requests per second (default 100)"
     )
     parser.add_argument(
         "--keep",

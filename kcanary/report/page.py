@@ -31,13 +31,13 @@ def page(data: ReportData, images: Sequence[tuple[str, Path]]) -> str:
     """The HTML text; `images` are (caption, path) with paths in the page's directory."""
     record = data.record
     outcome = record.outcome if record.started else "not started"
-    if record.outcome == IN_PROGRESS:
+    if not record.started:
+        sentence = f"No canary has rolled out yet ({record.phase}: {record.message})."
+    elif record.outcome == IN_PROGRESS:
         weight = record.current_weight
         sentence = f"The rollout is in progress: {record.phase}, canary at {weight}%."
-    elif record.started:
-        sentence = f"Outcome: {record.outcome}. Reason: {record.reason or 'not recorded'}."
     else:
-        sentence = f"No canary has rolled out yet ({record.phase}: {record.message})."
+        sentence = f"Outcome: {record.outcome}. Reason: {record.reason or 'not recorded'}."
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',

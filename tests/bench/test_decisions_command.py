@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bench.decision_report import not_ahead
 from kcanary.cli import main
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -66,3 +68,39 @@ def test_bench_decisions_names_the_scenarios_when_one_is_unknown(
     assert code == 2
     err = capsys.readouterr().err
     assert "'nope'" in err and "'A/A'" in err
+
+
+def _row(
+    scenario: str, kind: str, method: str, rate: float, seconds: float | None
+) -> dict[str, Any]:
+    outcome = {"rate": rate, "ci_low": rate - 0.02, "ci_high": rate + 0.02, "count": 0}
+    median = {"value": seconds, "ci_low": seconds, "ci_high": seconds}
+    return {
+        "scenario": scenario,
+        "kind": kind,
+        "method": method,
+        "miss": outcome if kind == "bad" else None,
+        "false_rollback": outcome if kind == "good" else None,
+        "seconds_to_rollback": {"median": median, "p90": median},
+    }
+
+
+def test_the_report_names_where_another_method_misses_less_or_decides_sooner() -> None:
+    report = {
+        "scenarios": [
+            {"name": "A/A", "kind": "good", "control": ""},
+            {"name": "x2", "kind": "bad", "control": "A/A"},
+        ],
+        "rows": [
+            _row("A/A", "good", "kcanary", 0.0, None),
+            _row("A/A", "good", "flagger", 0.3, 200.0),
+            _row("A/A", "good", "kayenta", 0.0, None),
+            _row("x2", "bad", "kcanary", 0.8, 300.0),
+            _row("x2", "bad", "flagger", 0.1, 200.0),
+            _row("x2", "bad", "kayenta", 0.8, 330.0),
+        ],
+    }
+    lines = not_ahead(report)
+    assert len(lines) == 1
+    assert "`flagger` misses 10.0% against kcanary's 80.0%" in lines[0]
+    assert "200 s against 300 s" in lines[0] and "30.0% in A/A" in lines[0]

@@ -36,7 +36,6 @@ from sim.cluster import LocalCluster
 def live_rollouts(
     local_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveRollouts]:
-
     namespace = f"dash-live-{secrets.token_hex(3)}"
     api = local_cluster.api_client()
     core = k8s_client.CoreV1Api(api)
@@ -75,15 +74,13 @@ def live_rollouts(
                 "aborted",
             ], f"the rollouts did not end as planned; see {log}"
             prometheus = prometheus_url(local_cluster)
-            # The decisions are in the status before Prometheus has scraped the counters.
+            # The decisions are in the status before Prometheus has scraped the counters, and a
+            # range query sees a sample only from its next evaluation step on: wait until all
+            # three were scraped two seconds ago.
+            decisions = f'kcanary_decisions_total{{namespace="{namespace}"}} offset 2s'
             poll(
                 "Prometheus to scrape the three decisions",
-                partial(
-                    scraped_series,
-                    prometheus,
-                    f'kcanary_decisions_total{{namespace="{namespace}"}}',
-                    3,
-                ),
+                partial(scraped_series, prometheus, decisions, 3),
                 timeout=15,
             )
             yield LiveRollouts(namespace, prometheus, started)

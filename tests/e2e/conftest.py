@@ -9,44 +9,18 @@ Prometheus, and its log is printed when a test fails.
 
 from __future__ import annotations
 
-import itertools
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from e2e_batch import SCENARIOS, Batch
 from e2e_controllers import ControllerProcess, LeaseTimings, start_controller
-from e2e_rollouts import Rollouts, TrafficLog
+from e2e_rollouts import NamespacePool, Rollouts, TrafficLog
 
 from sim.cluster import LocalCluster
 
 POOL_SIZE = 12
-
-
-class NamespacePool:
-    """Namespaces the session controller watches; each test takes fresh ones."""
-
-    def __init__(self, names: list[str]) -> None:
-        self.names = names
-        self._free = iter(names)
-
-    def take(self) -> str:
-        try:
-            return next(self._free)
-        except StopIteration:
-            raise AssertionError(
-                f"the e2e namespace pool ({len(self.names)}) is used up: raise POOL_SIZE"
-            ) from None
-
-
-_unwatched = itertools.count()
-
-
-def unwatched_namespace(rollouts: Rollouts) -> str:
-    """A new namespace the session controller does not watch."""
-    name = f"e2e-own-{next(_unwatched)}-{uuid.uuid4().hex[:5]}"
-    rollouts.create_namespace(name)
-    return name
 
 
 @pytest.fixture(scope="session")
@@ -113,11 +87,40 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()
     if report.when != "call" or not report.failed:
         return
-    funcargs = getattr(item, "funcargs", {})
-    for value in funcargs.values():
-        if isinstance(value, ControllerProcess):
-            report.sections.append(("controller log (last 200 lines)", _tail(value)))
+    for name, process in _controllers(getattr(item, "funcargs", {})):
+        report.sections.append((f"{name}: controller log (last 200 lines)", _tail(process)))
+
+
+def _controllers(funcargs: dict[str, object]) -> Iterator[tuple[str, ControllerProcess]]:
+    """The controller processes among a test's fixture values, however they are held."""
+    for name, value in funcargs.items():
+        found = getattr(value, "process", value)
+        candidates = found if isinstance(found, tuple | list) else [found]
+        for candidate in candidates:
+            inner = candidate if isinstance(candidate, list) else [candidate]
+            for process in inner:
+                if isinstance(process, ControllerProcess):
+                    yield name, process
 
 
 def _tail(process: ControllerProcess, lines: int = 200) -> str:
     return "\n".join(process.log_text().splitlines()[-lines:])
+
+
+@pytest.fixture(scope="session")
+def batch(
+    local_cluster: LocalCluster,
+    controller: ControllerProcess,
+    rollouts: Rollouts,
+    traffic_log: TrafficLog,
+    namespaces: NamespacePool,
+) -> Iterator[Batch]:
+    """Every scenario of the batch, started together the first time a test asks for it."""
+    running = Batch(
+        local_cluster, rollouts, traffic_log, [namespaces.take() for _ in SCENARIOS]
+    )
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()

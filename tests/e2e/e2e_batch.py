@@ -8,6 +8,7 @@ the outcome of their own scenario (`Batch.outcome`).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -23,6 +24,8 @@ from e2e_rollouts import (
     Rollouts,
     TrafficLog,
     annotated_isvc,
+    gateway_weights,
+    public_host,
     served_by_workload,
     set_load,
     step_windows,
@@ -33,6 +36,7 @@ from sim.cluster import LocalCluster
 
 LOAD_RPS = 20.0
 AFTER_WINDOW_S = 3.0
+INVALID_NAME = "broken"
 
 
 @dataclass(frozen=True)
@@ -65,17 +69,17 @@ class Outcome:
     """(weight, requests per workload) for every weight the route held during the rollout."""
     after: Counter[str]
     """Requests per workload in a window after the decision."""
-    stable_workload: str
-    canary_workload: str
+    stable_during: str
+    """The workload serving the stable revision during the rollout (the rest is the canary)."""
+    stable_after: str
+    """The workload serving the stable revision after the decision."""
 
 
-def workloads(router: str, name: str, status: Mapping[str, Any]) -> tuple[str, str]:
-    """(stable, canary) workload names, as the gateway's metrics label them."""
+def stable_workload(router: str, name: str, status: Mapping[str, Any]) -> str:
+    """The workload of the stable revision, as the gateway's metrics label it."""
     if router == "kserve":
-        stable = (status.get("stable") or {}).get("revisionName", "")
-        canary = (status.get("canary") or {}).get("revisionName", "")
-        return f"{stable}-deployment", f"{canary}-deployment"
-    return f"{name}-primary-predictor", f"{name}-predictor"
+        return f"{(status.get('stable') or {}).get('revisionName', '')}-deployment"
+    return f"{name}-primary-predictor"
 
 
 class Batch:
@@ -92,6 +96,15 @@ class Batch:
         self._futures: dict[str, Future[Outcome]] = {}
 
     def start(self) -> None:
+        # An ISVC whose strategy cannot be used, beside one that rolls out normally.
+        self._rollouts.create(
+            annotated_isvc(
+                INVALID_NAME,
+                self.namespaces["istio-good"],
+                router="istio",
+                steps="10,abc,50",
+            )
+        )
         for scenario in SCENARIOS:
             self._futures[scenario.key] = self._pool.submit(self._run, scenario)
 
@@ -115,19 +128,35 @@ class Batch:
     def _run(self, scenario: Scenario) -> Outcome:
         namespace, name = self.namespaces[scenario.key], "iris"
         self._rollouts.create(annotated_isvc(name, namespace, router=scenario.router))
-        self._rollouts.wait_phase(namespace, name, "Stable", timeout_s=90)
+        before_rollout = self._rollouts.wait_phase(namespace, name, "Stable", timeout_s=90)
         set_load(self._cluster, namespace, name, LOAD_RPS)
         self._rollouts.change_model(namespace, name, scenario.canary_uri)
         status = self._rollouts.wait_decision(namespace, name, scenario.canary_uri, timeout_s=150)
         record = self._log.record(namespace, name)
         windows = step_windows(record, self._cluster, namespace)
-        # Let the route's last change reach the gateway, then count who serves from now on.
-        settled = time.monotonic() + 1.0
-        wait_until(lambda: time.monotonic() > settled, 5, "a second to pass")
+        # Once the gateway applies the final route, count who serves over the next seconds
+        # (a measurement window, not a wait for something).
+        host = public_host(self._cluster, namespace, name)
+        wait_until(
+            lambda: gateway_weights(self._cluster, host).get(f"{name}-predictor", 0) == 0
+            or scenario.router == "kserve",
+            20,
+            lambda: f"the gateway to apply {namespace}/{name}'s final route "
+            f"({gateway_weights(self._cluster, host)})",
+        )
+        window = threading.Event()
         before = served_by_workload(self._cluster, namespace)
-        window_end = time.monotonic() + AFTER_WINDOW_S
-        wait_until(lambda: time.monotonic() > window_end, 10, "the after window")
+        window.wait(AFTER_WINDOW_S)
         after = served_by_workload(self._cluster, namespace) - before
         set_load(self._cluster, namespace, name, 0)
-        stable, canary = workloads(scenario.router, name, status)
-        return Outcome(scenario, namespace, name, status, record, windows, after, stable, canary)
+        return Outcome(
+            scenario,
+            namespace,
+            name,
+            status,
+            record,
+            windows,
+            after,
+            stable_during=stable_workload(scenario.router, name, before_rollout),
+            stable_after=stable_workload(scenario.router, name, status),
+        )

@@ -11,12 +11,14 @@ says.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -46,12 +48,15 @@ FINAL_PHASES = ("RolledBack", "Aborted")
 MANAGED_BY = "app.kubernetes.io/managed-by"
 
 
-def wait_until(condition: Callable[[], object], timeout_s: float, what: str) -> None:
-    """Poll `condition` until it is truthy; fail naming `what` after `timeout_s`."""
+def wait_until(
+    condition: Callable[[], object], timeout_s: float, what: str | Callable[[], str]
+) -> None:
+    """Poll `condition` until it is truthy; fail naming `what` (called then) after `timeout_s`."""
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout_s:.0f}s: {what}")
+            said = what() if callable(what) else what
+            raise AssertionError(f"not within {timeout_s:.0f}s: {said}")
         time.sleep(0.05)
 
 
@@ -134,7 +139,7 @@ class Rollouts:
             found.update(self.status(namespace, name))
             return found.get("phase") == phase
 
-        wait_until(reached, timeout_s, f"{namespace}/{name} {phase} (last status {found})")
+        wait_until(reached, timeout_s, lambda: f"{namespace}/{name} {phase} (last status {found})")
         return found
 
     def wait_decision(
@@ -148,7 +153,7 @@ class Rollouts:
             found.update(self.status(namespace, name))
             return rollout_ended(found, canary_uri)
 
-        wait_until(ended, timeout_s, f"{namespace}/{name} to decide (last status {found})")
+        wait_until(ended, timeout_s, lambda: f"{namespace}/{name} to decide (last status {found})")
         return found
 
     def events(self, namespace: str) -> list[k8s_client.CoreV1Event]:
@@ -171,6 +176,32 @@ def set_load(cluster: LocalCluster, namespace: str, name: str, rps: float) -> No
     """Poisson load to one ISVC's public host through the gateway (0 stops it)."""
     assert cluster.load is not None
     cluster.load.set_rate(Target(public_host(cluster, namespace, name), name), rps)
+
+
+class NamespacePool:
+    """Namespaces the session controller watches; each test takes fresh ones."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        self._free = iter(names)
+
+    def take(self) -> str:
+        try:
+            return next(self._free)
+        except StopIteration:
+            raise AssertionError(
+                f"the e2e namespace pool ({len(self.names)}) is used up: raise POOL_SIZE"
+            ) from None
+
+
+_unwatched = itertools.count()
+
+
+def unwatched_namespace(rollouts: Rollouts) -> str:
+    """A new namespace the session controller does not watch."""
+    name = f"e2e-own-{next(_unwatched)}-{uuid.uuid4().hex[:5]}"
+    rollouts.create_namespace(name)
+    return name
 
 
 # --- what the gateway counted -------------------------------------------------------------------
@@ -236,10 +267,20 @@ class WeightChange:
     served: Mapping[str, int]
 
 
+@dataclass(frozen=True)
+class PhaseChange:
+    """The rollout's phase or step changed at `at`; the gateway's counts at that moment."""
+
+    at: float
+    phase: str
+    step: int
+    served: Mapping[str, int]
+
+
 @dataclass
 class RolloutRecord:
     weights: list[WeightChange] = field(default_factory=list)
-    phases: list[tuple[float, str, int]] = field(default_factory=list)  # (at, phase, step)
+    phases: list[PhaseChange] = field(default_factory=list)
 
 
 def canary_weight_of(kind: Kind, obj: Obj) -> tuple[str, int] | None:
@@ -325,17 +366,33 @@ class TrafficLog:
         key = (str(meta.get("namespace")), str(meta.get("name")))
         with self._lock:
             record = self._records.setdefault(key, RolloutRecord())
-            if not record.phases or record.phases[-1][1:] != (phase, step):
-                record.phases.append((time.monotonic(), phase, step))
+            if not record.phases or (record.phases[-1].phase, record.phases[-1].step) != (
+                phase,
+                step,
+            ):
+                served = served_by_workload(self._cluster, key[0])
+                record.phases.append(PhaseChange(time.monotonic(), phase, step, served))
 
 
 def step_windows(
     record: RolloutRecord, cluster: LocalCluster, namespace: str
 ) -> list[tuple[int, Counter[str]]]:
-    """(weight, requests per workload) while each recorded weight held; the last one up to now."""
-    changes = record.weights
-    ends = [change.served for change in changes[1:]] + [served_by_workload(cluster, namespace)]
-    return [
-        (change.weight, Counter(end) - Counter(change.served))
-        for change, end in zip(changes, ends, strict=True)
-    ]
+    """(weight, requests per workload) from each route change to the next change of the route
+    or of the rollout's phase or step, whichever comes first (the last one up to now)."""
+    marks = sorted(
+        [(change.at, change.served) for change in record.weights]
+        + [(change.at, change.served) for change in record.phases]
+    )
+    windows = []
+    for change in record.weights:
+        ends = [served for at, served in marks if at > change.at]
+        end = ends[0] if ends else served_by_workload(cluster, namespace)
+        windows.append((change.weight, Counter(end) - Counter(change.served)))
+    return windows
+
+
+def gateway_weights(cluster: LocalCluster, host: str) -> dict[str, int]:
+    """Service -> weight of the rule the gateway applies now to a predict request for `host`."""
+    assert cluster.gateway is not None
+    rule = cluster.gateway.routes.route(host, "/v1/models/iris:predict", {})
+    return {} if rule is None else {b.service: b.weight for b in rule.backends}

@@ -1,0 +1,113 @@
+"""With Prometheus stopped, or frozen (SIGSTOP: it accepts connections and answers nothing), a
+rollout holds: neither promoted nor rolled back, same phase and step, NoData in its last
+analysis. It carries on once Prometheus is back.
+
+An outage touches every rollout in the session, so this runs after the concurrent batch has
+ended, on an ISVC of its own, and keeps each outage a few seconds longer than a step.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from e2e_batch import Batch
+from e2e_controllers import ControllerProcess
+from e2e_rollouts import (
+    GOOD_URI,
+    NamespacePool,
+    Rollouts,
+    annotated_isvc,
+    set_load,
+    wait_until,
+)
+
+from sim.cluster import LocalCluster
+from sim.prometheus import PrometheusRunner
+
+NAME = "iris"
+STEP_S = 4.0
+FREEZE_S = 13.0  # beyond the controller's 10 s query timeout
+STOP_S = 7.0
+
+
+@pytest.fixture
+def rolling(
+    batch: Batch,
+    controller: ControllerProcess,
+    local_cluster: LocalCluster,
+    rollouts: Rollouts,
+    namespaces: NamespacePool,
+) -> Iterator[str]:
+    """An ISVC whose good canary is at its first step, analysed at least once; its namespace."""
+    batch.wait_all()
+    namespace = namespaces.take()
+    rollouts.create(
+        annotated_isvc(NAME, namespace, router="istio", step_duration=f"{STEP_S:.0f}s")
+    )
+    rollouts.wait_phase(namespace, NAME, "Stable", timeout_s=60)
+    set_load(local_cluster, namespace, NAME, 20)
+    rollouts.change_model(namespace, NAME, GOOD_URI)
+    try:
+        yield namespace
+    finally:
+        set_load(local_cluster, namespace, NAME, 0)
+
+
+def hold_through(
+    outage_s: float, rollouts: Rollouts, namespace: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Poll the status for `outage_s`: it must keep phase and step; (first, last) seen."""
+    first = rollouts.status(namespace, NAME)
+    last = first
+    end = time.monotonic() + outage_s
+    while time.monotonic() < end:
+        last = rollouts.status(namespace, NAME)
+        assert (last.get("phase"), last.get("currentStep")) == (
+            first.get("phase"),
+            first.get("currentStep"),
+        ), f"moved during the outage: {first} -> {last}"
+        threading.Event().wait(0.1)
+    return first, last
+
+
+def prometheus_of(cluster: LocalCluster) -> PrometheusRunner:
+    assert cluster.prometheus is not None
+    return cluster.prometheus
+
+
+def test_a_rollout_holds_while_prometheus_is_stopped_or_frozen_and_then_carries_on(
+    local_cluster: LocalCluster, rollouts: Rollouts, rolling: str
+) -> None:
+    namespace = rolling
+    prometheus = prometheus_of(local_cluster)
+
+    def analysed_at_step(step: int) -> bool:
+        status = rollouts.status(namespace, NAME)
+        verdict = (status.get("lastAnalysis") or {}).get("verdict")
+        return status.get("currentStep") == step and verdict in ("Pass", "Inconclusive")
+
+    wait_until(lambda: analysed_at_step(0), 60, "an analysis at the first step")
+    prometheus.stop_process()
+    try:
+        first, last = hold_through(STOP_S, rollouts, namespace)
+        assert last["lastAnalysis"]["verdict"] == "NoData", last["lastAnalysis"]
+    finally:
+        prometheus.start_again()
+    assert first["phase"] == "Progressing"
+
+    wait_until(lambda: analysed_at_step(1), 60, "the next step once Prometheus is back")
+    prometheus.freeze()
+    try:
+        first, last = hold_through(FREEZE_S, rollouts, namespace)
+        assert last["lastAnalysis"]["verdict"] == "NoData", last["lastAnalysis"]
+    finally:
+        prometheus.thaw()
+    assert first["phase"] == "Progressing"
+
+    status = rollouts.wait_decision(namespace, NAME, GOOD_URI, timeout_s=90)
+    assert status["phase"] == "Stable", status
+    assert status["history"][-1]["outcome"] == "promoted", status["history"]
