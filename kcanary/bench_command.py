@@ -22,6 +22,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     ),
     "apiserver": ("bench.apiserver_load", "the local API server under many ISVCs and watchers"),
     "gateway": ("bench.gateway_throughput", "requests per second through the local gateway"),
+    "controller": (
+        "bench.controller_scale",
+        "many concurrent rollouts on one controller against the local API server",
+    ),
 }
 
 

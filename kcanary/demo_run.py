@@ -34,6 +34,7 @@ NAMESPACE = "demo"
 NAME = "iris"
 GROUP, VERSION, PLURAL = "kcanary.io", "v1alpha1", "inferencerollouts"
 TERMINAL = ("RolledBack", "Aborted")
+REPORT_AFTER_DECISION_S = 8.0
 
 
 def _free_port() -> int:
@@ -302,6 +303,8 @@ def _write_records(api: k8s_client.ApiClient, out: Path) -> None:
 
 def _write_report(api: k8s_client.ApiClient, prometheus: str | None, out: Path) -> Path | None:
     """`kcanary report` into OUT/report; a report that cannot be drawn never fails the demo."""
+    # A few seconds more of traffic after the decision, so the plots show it settle on stable.
+    time.sleep(REPORT_AFTER_DECISION_S)
     try:
         data = gather_from_client(api, NAMESPACE, NAME, prometheus)
         return write_report(data, out / "report").index

@@ -22,7 +22,9 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "report",
         help="write plots and an HTML page of the latest rollout",
-        description=__doc__.strip().splitlines()[0] if __doc__ else None,
+        description="Write PNG plots and an HTML page of an InferenceService's latest rollout: "
+        "the weight with its steps and the decision, error rate and latency per revision with "
+        "the analysis, and the evidence table.",
     )
     parser.add_argument("name", metavar="NAME", help="the InferenceService")
     add_env_flag(

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 import matplotlib
 
@@ -116,10 +117,15 @@ def draw_latency(ax: Axes, clock: Clock, data: ReportData) -> None:
 def draw_check(ax: Axes, clock: Clock, data: ReportData, check: Check) -> None:
     """One check's stable and canary estimates over time, and its last interval."""
     _estimates(ax, clock, data, check, scale=1.0, solid=True)
-    ax.set_title(f"{check.name} ({check.metric}): {check.verdict}", fontsize=10,
+    evidence = ""
+    if check.evalue is not None and check.threshold is not None:
+        relation = ">=" if check.evalue >= check.threshold else "<"
+        evidence = f" (e-value {check.evalue:.3g} {relation} {check.threshold:.3g})"
+    ax.set_title(f"{check.name}: {check.verdict}{evidence}", fontsize=9.5,
                  color=VERDICT_COLOUR.get(check.verdict, "black"))  # fmt: skip
+    ax.set_ylabel(check.metric, fontsize=8)
     _marks(ax, clock, data, labelled=False)
-    _legend(ax, size=7)
+    _legend(ax, size=7, where="best")
 
 
 def _estimates(
@@ -131,7 +137,7 @@ def _estimates(
     for side, points in sides.items():
         ax.step(clock.xs(points), [scale * v for _, v in points], where="post",
                 color=SIDE_COLOUR[side], linewidth=2.0, linestyle="-" if solid else "-.",
-                label=f"{side}: analysis estimate")  # fmt: skip
+                label=_estimate_label(check, side))  # fmt: skip
     analysis = data.record.analysis
     if analysis is None or analysis.time is None or check.interval is None:
         return
@@ -144,6 +150,12 @@ def _estimates(
                 ecolor="black", elinewidth=1.6, capsize=5, markersize=6, zorder=5,
                 label="canary at last analysis, with its confidence interval")  # fmt: skip
     ax.axhline(scale * check.stable, color=STABLE_COLOUR, linewidth=0.8, alpha=0.6)
+
+
+def _estimate_label(check: Check, side: str) -> str:
+    if check.metric == "canary_share":  # the sample-ratio check: expected against observed
+        return "expected share (weight)" if side == "stable" else "observed canary share"
+    return f"{side}: analysis estimate"
 
 
 def _marks(ax: Axes, clock: Clock, data: ReportData, *, labelled: bool) -> None:
@@ -209,9 +221,9 @@ def _wrap(text: str, width: int) -> str:
     return "\n".join(lines[:3])
 
 
-def _legend(ax: Axes, size: int = 8) -> None:
+def _legend(ax: Axes, size: int = 8, where: Literal["center left", "best"] = "center left") -> None:
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="center left", fontsize=size, framealpha=0.85)
+        ax.legend(loc=where, fontsize=size, framealpha=0.85)
 
 
 def _frame(ax: Axes, clock: Clock, data: ReportData) -> None:
@@ -250,7 +262,7 @@ def checks_figure(data: ReportData, path: Path) -> Path | None:
         return None
     columns = 2
     rows = (len(checks) + columns - 1) // columns
-    figure, axes = pyplot.subplots(rows, columns, figsize=(11, 2.6 * rows), sharex=True,
+    figure, axes = pyplot.subplots(rows, columns, figsize=(12, 2.7 * rows), sharex=True,
                                    layout="constrained", squeeze=False)  # fmt: skip
     clock = Clock.for_report(data)
     for index, ax in enumerate(axes.flat):

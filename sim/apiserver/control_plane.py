@@ -27,6 +27,9 @@ from sim.apiserver.namespaces import (
     admit_namespace,
     namespace_object,
 )
+from sim.apiserver.rbac import Authorizer
+from sim.apiserver.rbac_defaults import DEFAULT_CLUSTER_ROLE_BINDINGS, DEFAULT_CLUSTER_ROLES
+from sim.apiserver.rbac_kinds import ACCESS_TYPES, RBAC_GROUP, access_admission_hooks
 from sim.apiserver.registry import TypeRegistry
 from sim.apiserver.request_info import ResourceRequest
 from sim.apiserver.store import ObjectStore
@@ -50,15 +53,17 @@ class ControlPlane:
         gc_delay: float | Callable[[], float] = 0.05,
     ) -> None:
         self.store = ObjectStore(history_per_resource=history_per_resource)
-        self.registry = TypeRegistry(BUILTIN_TYPES)
+        self.registry = TypeRegistry((*BUILTIN_TYPES, *ACCESS_TYPES))
         self.lifecycle = Lifecycle(self.store, self.registry)
         self.hub = WatchHub()
         self.store.subscribe(self.hub.publish)
+        self.authorizer = Authorizer(self.store)
         self.handlers = ResourceHandlers(
             self.store,
             self.registry,
             self.lifecycle,
-            {NAMESPACES: admit_namespace, CRDS: admit_crd},
+            {NAMESPACES: admit_namespace, CRDS: admit_crd, **access_admission_hooks()},
+            self.authorizer,
         )
         self.gc = GarbageCollector(self.store, self.lifecycle, delay=gc_delay)
         self.namespaces = NamespaceController(self.store, self.lifecycle)
@@ -70,6 +75,10 @@ class ControlPlane:
         """Create the initial namespaces and install every CRD found in `crd_dirs`."""
         for name in INITIAL_NAMESPACES:
             self.create("", "v1", "namespaces", None, namespace_object(name))
+        for role in DEFAULT_CLUSTER_ROLES:
+            self.create(RBAC_GROUP, "v1", "clusterroles", None, role)
+        for binding in DEFAULT_CLUSTER_ROLE_BINDINGS:
+            self.create(RBAC_GROUP, "v1", "clusterrolebindings", None, binding)
         for manifest in crd_manifests(crd_dirs):
             try:
                 self.create(
@@ -79,6 +88,9 @@ class ControlPlane:
                 name = (manifest.get("metadata") or {}).get("name", "?")
                 raise CRDFileError(f"cannot install CRD {name}: {error.message}") from None
         self.crds.reconcile()  # established before the server says it is ready
+
+    def service_account_exists(self, namespace: str, name: str) -> bool:
+        return self.store.get("/serviceaccounts", namespace, name) is not None
 
     def create(
         self, group: str, version: str, resource: str, namespace: str | None, obj: dict[str, Any]

@@ -14,6 +14,7 @@ from typing import Any
 from sim.apiserver import decoding, errors, objectmeta, protobuf, strategy
 from sim.apiserver.delete_options import check_delete_preconditions, delete_options
 from sim.apiserver.errors import Cause, CauseLike
+from sim.apiserver.identity import UserInfo
 from sim.apiserver.lifecycle import Lifecycle, copy_of
 from sim.apiserver.listing import (
     decode_continue,
@@ -21,7 +22,9 @@ from sim.apiserver.listing import (
     int_param,
     selection_predicate,
 )
+from sim.apiserver.owner_admission import check_owner_references
 from sim.apiserver.patching import apply_patch
+from sim.apiserver.rbac import Authorizer
 from sim.apiserver.registry import TypeRegistry, storage_key
 from sim.apiserver.representation import as_version, collection, object_json, single
 from sim.apiserver.request_info import Representation, ResourceRequest, negotiate
@@ -45,6 +48,8 @@ class APICall:
     accept: str = ""
     content_type: str = ""
     body: bytes = b""
+    user: UserInfo | None = None  # None: the control plane itself
+    user_agent: str = ""
 
 
 @dataclass(frozen=True)
@@ -117,11 +122,33 @@ class ResourceHandlers:
         registry: TypeRegistry,
         lifecycle: Lifecycle,
         hooks: Mapping[str, AdmissionHook],
+        authorizer: Authorizer | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
         self.lifecycle = lifecycle
         self.hooks = dict(hooks)
+        self.authorizer = authorizer
+
+    def _check_owners(
+        self,
+        call: APICall,
+        target: Target,
+        new: dict[str, Any],
+        old: dict[str, Any] | None,
+    ) -> None:
+        if call.user is None or self.authorizer is None:
+            return
+        check_owner_references(
+            user=call.user,
+            authorizer=self.authorizer,
+            registry=self.registry,
+            rtype=target.rtype,
+            namespace=target.namespace,
+            name=str(new["metadata"].get("name", "")),
+            new=new,
+            old=old,
+        )
 
     def handle(self, call: APICall) -> Reply:
         target = resolve(self.registry, call.request)
@@ -276,6 +303,7 @@ class ResourceHandlers:
         )
         obj = admitted.obj
         name = str(obj["metadata"]["name"])
+        self._check_owners(call, target, obj, None)
         self._check_namespace(target)
         if self.store.get(target.resource, target.namespace, name) is not None:
             raise errors.already_exists(rtype, name)
@@ -331,6 +359,7 @@ class ResourceHandlers:
             strict_prefix=strict_prefix,
             body=call.body,
         )
+        self._check_owners(call, target, admitted.obj, old)
         if is_dry_run:
             return Reply(200, encode_json(admitted.obj), admitted.warnings)
         result = self.lifecycle.commit_update(target.resource, admitted.obj, stored)
@@ -371,6 +400,8 @@ class ResourceHandlers:
             accept=call.accept,
             content_type=decoding.JSON,
             body=encode_json(body),
+            user=call.user,
+            user_agent=call.user_agent,
         )
         return self.create(created, target)
 

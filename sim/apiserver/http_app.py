@@ -8,18 +8,21 @@ than by a fixed route table. Errors always leave as a `Status` body.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 from typing import Any
 
 from aiohttp import web
 
 from sim.apiserver import discovery, errors, openapi
+from sim.apiserver.access_review import review
 from sim.apiserver.control_plane import ControlPlane
 from sim.apiserver.counters import RequestCounters, RequestKey
 from sim.apiserver.errors import StatusError
 from sim.apiserver.faults import Faults
 from sim.apiserver.handlers import APICall
+from sim.apiserver.identity import TokenIssuer, UserInfo
+from sim.apiserver.rbac import Attributes, request_forbidden
+from sim.apiserver.rbac_kinds import AUTHORIZATION_GROUP
 from sim.apiserver.request_info import (
     ResourceRequest,
     parse_resource_path,
@@ -82,6 +85,7 @@ class APIHandler:
     ) -> None:
         self.plane = plane
         self.token = token
+        self.tokens = TokenIssuer(token, plane.service_account_exists)
         self.faults = faults
         self.counters = counters
         self.server_address = server_address
@@ -109,32 +113,37 @@ class APIHandler:
             _log.exception("request %s %s failed", request.method, request.path)
             return status_response(errors.internal_error(str(error)))
 
-    def _authenticated(self, request: web.Request) -> bool:
-        header = request.headers.get("Authorization", "")
-        scheme, _, credential = header.partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(
-            credential.strip().encode(), self.token.encode()
-        )
+    def _authorize(self, user: UserInfo, attributes: Attributes) -> None:
+        if not self.plane.authorizer.allowed(user, attributes):
+            raise request_forbidden(user, attributes)
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path.rstrip("/") or "/"
         if path in _HEALTH or path.startswith(tuple(h + "/" for h in _HEALTH)):
             return web.Response(text="ok", content_type="text/plain")
-        if not self._authenticated(request):
+        user = self.tokens.authenticate(request.headers.get("Authorization", ""))
+        if user is None:
             raise errors.unauthorized()
         accept = request.headers.get("Accept", "")
+        resource_request = parse_resource_path(
+            request.method, path, watch_param=request.query.get("watch")
+        )
+        if resource_request is None:
+            self._authorize(
+                user,
+                Attributes(verb=request.method.lower(), resource_request=False, path=request.path),
+            )
+        else:
+            self._authorize(user, _attributes(resource_request, request.query))
         if path == "/version":
             return _json(SERVER_VERSION)
         if path in ("/api", "/apis") and request.method == "GET":
             return self._discovery_root(path, accept)
         if path.startswith("/openapi/"):
             return self._openapi(path)
-        resource_request = parse_resource_path(
-            request.method, path, watch_param=request.query.get("watch")
-        )
         if resource_request is None:
             return self._group_discovery(path, request.method)
-        return await self._resource(request, resource_request, accept)
+        return await self._resource(request, resource_request, accept, user)
 
     # discovery and OpenAPI
 
@@ -187,7 +196,7 @@ class APIHandler:
     # resources
 
     async def _resource(
-        self, request: web.Request, info: ResourceRequest, accept: str
+        self, request: web.Request, info: ResourceRequest, accept: str, user: UserInfo
     ) -> web.StreamResponse:
         self.counters.record(
             RequestKey(info.verb, _qualified(info), info.subresource, info.namespace or "")
@@ -214,12 +223,18 @@ class APIHandler:
                 settings=settings,
             )
         body = await request.read() if request.can_read_body else b""
+        content_type = request.headers.get("Content-Type", "")
+        if _is_access_review(info):
+            reviewed = review(body, content_type, user, self.plane.authorizer)
+            return _json(reviewed, status=201)
         call = APICall(
             info,
             query,
             accept=accept,
-            content_type=request.headers.get("Content-Type", ""),
+            content_type=content_type,
             body=body,
+            user=user,
+            user_agent=request.headers.get("User-Agent", ""),
         )
         reply = self.plane.handlers.handle(call)
         response = web.Response(
@@ -228,3 +243,33 @@ class APIHandler:
         for warning in reply.warnings:
             response.headers.add("Warning", _warning_header(warning))
         return response
+
+
+def _is_access_review(info: ResourceRequest) -> bool:
+    return (
+        info.group == AUTHORIZATION_GROUP
+        and info.resource == "selfsubjectaccessreviews"
+        and info.verb == "create"
+        and not info.name
+    )
+
+
+def _attributes(info: ResourceRequest, query: Any) -> Attributes:
+    """The authorizer's view of a resource request. A list or watch narrowed to one name by
+    `fieldSelector=metadata.name=X` is authorized for that name, as on a real server (so a
+    rule with resourceNames can allow watching one object)."""
+    name = info.name
+    if info.verb in ("list", "watch") and not name:
+        for term in str(query.get("fieldSelector", "")).split(","):
+            key, _, value = term.partition("=")
+            if key.strip() == "metadata.name" and value and not value.startswith("="):
+                name = value.strip()
+    return Attributes(
+        verb=info.verb,
+        resource_request=True,
+        group=info.group,
+        resource=info.resource,
+        subresource=info.subresource,
+        namespace=info.namespace or "",
+        name=name,
+    )

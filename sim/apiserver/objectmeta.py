@@ -67,6 +67,8 @@ def generate_name(prefix: str) -> str:
 
 def name_problems(name: str, name_format: str = "subdomain") -> list[str]:
     """Why `name` is not a valid name of this format (empty when it is)."""
+    if name_format == "path_segment":  # RBAC objects: any name usable as a path segment
+        return _path_segment_problems(name)
     pattern, message, longest = _NAME_RULES.get(name_format, _NAME_RULES["subdomain"])
     problems = []
     if len(name) > longest:
@@ -74,6 +76,12 @@ def name_problems(name: str, name_format: str = "subdomain") -> list[str]:
     if not re.fullmatch(pattern, name):
         problems.append(message)
     return problems
+
+
+def _path_segment_problems(name: str) -> list[str]:
+    if name in (".", ".."):
+        return [f"may not be '{name}'"]
+    return [f"may not contain '{bad}'" for bad in ("/", "%") if bad in name]
 
 
 def qualified_name_problems(text: str) -> list[str]:

@@ -1,6 +1,7 @@
 """Kubernetes protobuf request bodies for the simple built-in kinds.
 
-kubectl's typed commands (`kubectl create configmap`, `create secret`, `create namespace`) send
+kubectl's typed commands (`kubectl create configmap`, `create secret`, `create namespace`,
+`create serviceaccount`, `create role`, `auth can-i`) send
 built-in objects as `application/vnd.kubernetes.protobuf`: the `k8s\\x00` magic, then a
 `runtime.Unknown` envelope holding the object's own protobuf message. This decodes the wire
 format against the field numbers of the Go types (from their generated.proto) into the JSON
@@ -75,6 +76,60 @@ _MESSAGES: dict[str, dict[int, Field]] = {
         6: ("strategy", "string"),
         7: ("preferredHolder", "string"),
     },
+    "ServiceAccount": {
+        1: ("metadata", "ObjectMeta"),
+        2: ("secrets", "*ObjectReference"),
+        3: ("imagePullSecrets", "*LocalObjectReference"),
+        4: ("automountServiceAccountToken", "bool"),
+    },
+    "ObjectReference": {
+        1: ("kind", "string"),
+        2: ("namespace", "string"),
+        3: ("name", "string"),
+        4: ("uid", "string"),
+        5: ("apiVersion", "string"),
+        6: ("resourceVersion", "string"),
+        7: ("fieldPath", "string"),
+    },
+    "LocalObjectReference": {1: ("name", "string")},
+    "PolicyRule": {
+        1: ("verbs", "strings"),
+        2: ("apiGroups", "strings"),
+        3: ("resources", "strings"),
+        4: ("resourceNames", "strings"),
+        5: ("nonResourceURLs", "strings"),
+    },
+    "Role": {1: ("metadata", "ObjectMeta"), 2: ("rules", "*PolicyRule")},
+    "RoleBinding": {
+        1: ("metadata", "ObjectMeta"),
+        2: ("subjects", "*Subject"),
+        3: ("roleRef", "RoleRef"),
+    },
+    "Subject": {
+        1: ("kind", "string"),
+        2: ("apiGroup", "string"),
+        3: ("name", "string"),
+        4: ("namespace", "string"),
+    },
+    "RoleRef": {1: ("apiGroup", "string"), 2: ("kind", "string"), 3: ("name", "string")},
+    "SelfSubjectAccessReview": {
+        1: ("metadata", "ObjectMeta"),
+        2: ("spec", "SelfSubjectAccessReviewSpec"),
+    },
+    "SelfSubjectAccessReviewSpec": {
+        1: ("resourceAttributes", "ResourceAttributes"),
+        2: ("nonResourceAttributes", "NonResourceAttributes"),
+    },
+    "ResourceAttributes": {
+        1: ("namespace", "string"),
+        2: ("verb", "string"),
+        3: ("group", "string"),
+        4: ("version", "string"),
+        5: ("resource", "string"),
+        6: ("subresource", "string"),
+        7: ("name", "string"),
+    },
+    "NonResourceAttributes": {1: ("path", "string"), 2: ("verb", "string")},
     "DeleteOptions": {
         1: ("gracePeriodSeconds", "int"),
         2: ("preconditions", "Preconditions"),
@@ -91,6 +146,12 @@ DECODABLE = {
     ("v1", "Secret"): "Secret",
     ("v1", "Namespace"): "Namespace",
     ("coordination.k8s.io/v1", "Lease"): "Lease",
+    ("v1", "ServiceAccount"): "ServiceAccount",
+    ("rbac.authorization.k8s.io/v1", "Role"): "Role",
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"): "Role",
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"): "RoleBinding",
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): "RoleBinding",
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "SelfSubjectAccessReview",
     ("meta.k8s.io/v1", "DeleteOptions"): "DeleteOptions",
     ("v1", "DeleteOptions"): "DeleteOptions",
 }

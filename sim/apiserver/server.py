@@ -59,6 +59,7 @@ class APIServer:
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
         self._plane: ControlPlane | None = None
+        self._handler: APIHandler | None = None
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
         self._certificates: ServingCertificates | None = None
         self._stopped = threading.Event()
@@ -122,6 +123,7 @@ class APIServer:
             counters=self.requests,
             server_address=f"{self.host}:{self._requested_port}",
         )
+        self._handler = handler
         runner = web.AppRunner(handler.application(), access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         self._runner = runner
@@ -147,6 +149,7 @@ class APIServer:
         thread.join(timeout=30)
         self._thread = None
         self._plane = None
+        self._handler = None
         self._cleanup_files()
 
     def _cleanup_files(self) -> None:
@@ -187,11 +190,25 @@ class APIServer:
             raise RuntimeError("the API server has not been started")
         return Path(self._scratch.name) / "ca.crt"
 
-    def write_kubeconfig(self, path: Path, *, context: str = "kcanary-local") -> Path:
+    def write_kubeconfig(
+        self, path: Path, *, context: str = "kcanary-local", token: str | None = None
+    ) -> Path:
+        """A kubeconfig for the admin (the default) or for whoever `token` belongs to, such as
+        a ServiceAccount (`service_account_token`)."""
         document = kubeconfig_document(
-            server=self.url, ca_pem=self.ca_data, token=self.token, context=context
+            server=self.url, ca_pem=self.ca_data, token=token or self.token, context=context
         )
         return write_kubeconfig(path, document)
+
+    def service_account_token(self, namespace: str, name: str) -> str:
+        """A bearer token that authenticates as `system:serviceaccount:NAMESPACE:NAME`, in
+        the groups `system:serviceaccounts`, `system:serviceaccounts:NAMESPACE` and
+        `system:authenticated`. It works while that ServiceAccount exists, and may do what the
+        RBAC objects in the store allow it, nothing more."""
+        handler = self._handler
+        if handler is None:
+            raise RuntimeError("the API server is not running")
+        return self.call(lambda: handler.tokens.issue(namespace, name))
 
     # reaching into the running server (tests, benchmarks)
 

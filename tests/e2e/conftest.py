@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from e2e_batch import SCENARIOS, Batch
@@ -81,9 +82,9 @@ def traffic_log(local_cluster: LocalCluster) -> Iterator[TrafficLog]:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
     """On a failure, attach the session controller's log (its last lines) to the report."""
-    outcome = yield
+    outcome: Any = yield
     report = outcome.get_result()
     if report.when != "call" or not report.failed:
         return
@@ -116,9 +117,7 @@ def batch(
     namespaces: NamespacePool,
 ) -> Iterator[Batch]:
     """Every scenario of the batch, started together the first time a test asks for it."""
-    running = Batch(
-        local_cluster, rollouts, traffic_log, [namespaces.take() for _ in SCENARIOS]
-    )
+    running = Batch(local_cluster, rollouts, traffic_log, [namespaces.take() for _ in SCENARIOS])
     running.start()
     try:
         yield running

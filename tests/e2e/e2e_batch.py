@@ -138,11 +138,15 @@ class Batch:
         # (a measurement window, not a wait for something).
         host = public_host(self._cluster, namespace, name)
         wait_until(
-            lambda: gateway_weights(self._cluster, host).get(f"{name}-predictor", 0) == 0
-            or scenario.router == "kserve",
+            lambda: (
+                gateway_weights(self._cluster, host).get(f"{name}-predictor", 0) == 0
+                or scenario.router == "kserve"
+            ),
             20,
-            lambda: f"the gateway to apply {namespace}/{name}'s final route "
-            f"({gateway_weights(self._cluster, host)})",
+            lambda: (
+                f"the gateway to apply {namespace}/{name}'s final route "
+                f"({gateway_weights(self._cluster, host)})"
+            ),
         )
         window = threading.Event()
         before = served_by_workload(self._cluster, namespace)

@@ -109,7 +109,9 @@ class Rollouts:
         self.core = k8s_client.CoreV1Api(api_client)
 
     def create_namespace(self, name: str) -> None:
-        self.core.create_namespace(k8s_client.V1Namespace(metadata=k8s_client.V1ObjectMeta(name=name)))
+        self.core.create_namespace(
+            k8s_client.V1Namespace(metadata=k8s_client.V1ObjectMeta(name=name))
+        )
 
     def create(self, isvc: Obj) -> None:
         self.calls.create(INFERENCE_SERVICES, isvc["metadata"]["namespace"], isvc)
@@ -239,7 +241,12 @@ def call_model(cluster: LocalCluster, host: str, model: str, protocol: str) -> i
         path = f"/v2/models/{model}/infer"
         body = {
             "inputs": [
-                {"name": "input-0", "shape": [1, 4], "datatype": "FP32", "data": [6.8, 2.8, 4.8, 1.4]}
+                {
+                    "name": "input-0",
+                    "shape": [1, 4],
+                    "datatype": "FP32",
+                    "data": [6.8, 2.8, 4.8, 1.4],
+                }
             ]
         }
     request = urllib.request.Request(
@@ -326,7 +333,7 @@ class TrafficLog:
         self._records: dict[tuple[str, str], RolloutRecord] = {}
         calls = KubeCalls(cluster.api_client())
         self._feeds = [
-            ObjectFeed(calls, kind, lambda event, obj, kind=kind: self._route_changed(kind, obj))
+            ObjectFeed(calls, kind, self._route_listener(kind))
             for kind in (VIRTUAL_SERVICES, HTTP_ROUTES, INFERENCE_SERVICES)
         ]
         self._feeds.append(ObjectFeed(calls, INFERENCE_ROLLOUTS, self._rollout_changed))
@@ -345,6 +352,12 @@ class TrafficLog:
         with self._lock:
             found = self._records.get((namespace, name), RolloutRecord())
             return RolloutRecord(list(found.weights), list(found.phases))
+
+    def _route_listener(self, kind: Kind) -> Callable[[str, Obj], None]:
+        def changed(event: str, obj: Obj) -> None:
+            self._route_changed(kind, obj)
+
+        return changed
 
     def _route_changed(self, kind: Kind, obj: Obj) -> None:
         found = canary_weight_of(kind, obj)

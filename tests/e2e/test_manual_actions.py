@@ -80,14 +80,20 @@ class Person:
         self.latencies.append((action, round(time.monotonic() - annotated, 3)))
         annotations = self._rollouts.isvc(self._namespace, NAME)["metadata"].get("annotations")
         wait_until(
-            lambda: "kcanary.io/action"
-            not in (self._rollouts.isvc(self._namespace, NAME)["metadata"].get("annotations") or {}),
+            lambda: (
+                "kcanary.io/action"
+                not in (
+                    self._rollouts.isvc(self._namespace, NAME)["metadata"].get("annotations") or {}
+                )
+            ),
             5,
             f"the {action} annotation to be consumed ({annotations})",
         )
 
 
-def probe(cluster: LocalCluster, namespace: str, protocol: str) -> tuple[Counter[int], Counter[str]]:
+def probe(
+    cluster: LocalCluster, namespace: str, protocol: str
+) -> tuple[Counter[int], Counter[str]]:
     """PROBES requests of one protocol to the public host: statuses, and who served them."""
     host = public_host(cluster, namespace, NAME)
     before = served_by_workload(cluster, namespace)

@@ -45,9 +45,7 @@ def rolling(
     """An ISVC whose good canary is at its first step, analysed at least once; its namespace."""
     batch.wait_all()
     namespace = namespaces.take()
-    rollouts.create(
-        annotated_isvc(NAME, namespace, router="istio", step_duration=f"{STEP_S:.0f}s")
-    )
+    rollouts.create(annotated_isvc(NAME, namespace, router="istio", step_duration=f"{STEP_S:.0f}s"))
     rollouts.wait_phase(namespace, NAME, "Stable", timeout_s=60)
     set_load(local_cluster, namespace, NAME, 20)
     rollouts.change_model(namespace, NAME, GOOD_URI)

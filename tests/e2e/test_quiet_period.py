@@ -43,7 +43,8 @@ def test_idle_managed_isvcs_cause_no_writes_but_lease_renewals(
     after = counters.snapshot()
     writes = Counter(
         {
-            (key.verb, key.resource, key.subresource, key.namespace): after[key] - before.get(key, 0)
+            (key.verb, key.resource, key.subresource, key.namespace): after[key]
+            - before.get(key, 0)
             for key in after
             if key.verb in WRITE_VERBS and after[key] > before.get(key, 0)
         }

@@ -30,8 +30,7 @@ def check_every_step_split(outcome: Outcome) -> None:
         canary = total - served[outcome.stable_during]
         assert total >= MIN_REQUESTS_PER_STEP, f"only {total} requests at {weight}%: {served}"
         assert within_binomial(canary, total, weight / 100), (
-            f"{outcome.scenario.key}: at {weight}% the canary served {canary} of {total} "
-            f"({served})"
+            f"{outcome.scenario.key}: at {weight}% the canary served {canary} of {total} ({served})"
         )
         checked.append(weight)
     assert checked == STEPS, f"weights with a checked split: {checked}"
