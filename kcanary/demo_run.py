@@ -34,7 +34,7 @@ NAMESPACE = "demo"
 NAME = "iris"
 GROUP, VERSION, PLURAL = "kcanary.io", "v1alpha1", "inferencerollouts"
 TERMINAL = ("RolledBack", "Aborted")
-REPORT_AFTER_DECISION_S = 8.0
+REPORT_AFTER_DECISION_S = 6.0
 
 
 def _free_port() -> int:

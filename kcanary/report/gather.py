@@ -9,6 +9,7 @@ written from what is there.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,12 @@ from kubernetes.client import ApiClient
 from analysis.templates import MetricTemplate, RevisionRef
 from kcanary.command_errors import CommandError
 from kcanary.kube import Cluster, annotations_of
-from kcanary.report.prometheus_range import Missing, PrometheusRange, PrometheusUnreachable
+from kcanary.report.prometheus_range import (
+    Missing,
+    PrometheusRange,
+    PrometheusUnreachable,
+    RangeQueries,
+)
 from kcanary.report.record import RolloutRecord, rollout_record
 from kcanary.report.timeline import (
     Mark,
@@ -84,7 +90,7 @@ def report_window(record: RolloutRecord, now: datetime, rate_s: int | None = Non
     started = record.started_at or now
     ended = record.finished_at or now
     duration = max((ended - started).total_seconds(), 10.0)
-    margin = timedelta(seconds=max(10.0, duration * 0.12))
+    margin = timedelta(seconds=max(6.0, duration * 0.1))
     end = min(ended + margin, now)
     rate = rate_s if rate_s is not None else int(min(max(duration / 12, 10), 300))
     span = (end - (started - margin)).total_seconds()
@@ -131,7 +137,7 @@ def shape(
     isvc: Mapping[str, Any],
     record: RolloutRecord,
     events: Sequence[Mapping[str, Any]],
-    prometheus: PrometheusRange | None,
+    prometheus: RangeQueries | None,
     window: Window,
 ) -> ReportData:
     """Join the status, the Events and Prometheus into what the plots draw."""
@@ -198,7 +204,7 @@ def _rollout_matchers(record: RolloutRecord) -> str:
 
 
 def _weight(
-    prometheus: PrometheusRange, record: RolloutRecord, window: Window
+    prometheus: RangeQueries, record: RolloutRecord, window: Window
 ) -> tuple[WeightPoint, ...]:
     # max(): two controller replicas may both export the gauge for a while.
     found = prometheus.query(
@@ -218,7 +224,7 @@ def _weight(
 
 
 def _revisions(
-    prometheus: PrometheusRange,
+    prometheus: RangeQueries,
     strategy: Strategy,
     template: MetricTemplate,
     isvc: Mapping[str, Any],
@@ -230,8 +236,12 @@ def _revisions(
     if isinstance(refs, str):
         missing.append(f"the revisions' series are not known: {refs}")
         return {}
+    refs = _previous_knative_revision(refs, missing)
     found = {}
     for side, ref in zip(SIDES, refs, strict=True):
+        # After the decision the canary serves nothing: its ratios would only be the rate
+        # window's tail of too few requests.
+        end = record.finished_at if side == "canary" else None
         queries = template.render(ref)
         rate = f"[{window.rate_s}s]"
         requests = f"sum(rate({queries.requests}{rate}))"
@@ -242,7 +252,7 @@ def _revisions(
             failed = f"sum(rate({queries.failures}{rate}))"
             # A revision without a single failure has no failure series: that is 0, not no data.
             expr = f"({failed} or {requests} * 0) / {requests}"
-            series = replace(series, error_rate=_points(prometheus, expr, window))
+            series = replace(series, error_rate=_until(_points(prometheus, expr, window), end))
         if queries.latency_buckets is not None:
             latency = {}
             for quantile in QUANTILES:
@@ -250,7 +260,7 @@ def _revisions(
                     f"histogram_quantile({quantile}, sum by (le) "
                     f"(rate({queries.latency_buckets}{rate}))) * {template.latency_unit_s}"
                 )
-                latency[quantile] = _points(prometheus, expr, window)
+                latency[quantile] = _until(_points(prometheus, expr, window), end)
             series = replace(series, latency_s=latency)
         found[side] = series
     if template.failures is None:
@@ -282,8 +292,27 @@ def _revision_refs(
     return revision_refs(strategy, dict(isvc))
 
 
+def _previous_knative_revision(
+    refs: tuple[RevisionRef, RevisionRef], missing: list[str]
+) -> tuple[RevisionRef, RevisionRef]:
+    """After a Serverless promotion KServe names only the promoted revision, and the status no
+    longer the one it replaced: Knative numbers a configuration's revisions in order
+    (`<isvc>-predictor-00002` follows `-00001`), so the one before is taken; the page says so."""
+    stable, canary = refs
+    found = re.fullmatch(r"(.*-)(\d+)", canary.revision or "")
+    if stable.revision != canary.revision or found is None or int(found.group(2)) < 2:
+        return refs
+    previous = f"{found.group(1)}{int(found.group(2)) - 1:0{len(found.group(2))}d}"
+    missing.append(
+        f"the status no longer names the stable revision after the promotion: {previous} (the "
+        f"Knative revision before {canary.revision}) is shown as stable"
+    )
+    workload = f"{previous}-deployment"
+    return replace(stable, workload=workload, revision=previous, service=previous), canary
+
+
 def _analysis(
-    prometheus: PrometheusRange, record: RolloutRecord, window: Window
+    prometheus: RangeQueries, record: RolloutRecord, window: Window
 ) -> dict[str, dict[str, Points]]:
     """The controller's estimates per check and side while this rollout ran: the gauges keep
     their last value afterwards (and the previous rollout's before), so only the rollout's own
@@ -307,8 +336,12 @@ def _analysis(
     return analysis
 
 
-def _points(prometheus: PrometheusRange, expr: str, window: Window) -> Points:
+def _points(prometheus: RangeQueries, expr: str, window: Window) -> Points:
     found = prometheus.query(expr, window.start, window.end, window.step_s)
     if isinstance(found, Missing) or not found:
         return ()
     return found[0].points
+
+
+def _until(points: Points, end: datetime | None) -> Points:
+    return points if end is None else tuple((at, v) for at, v in points if at <= end)

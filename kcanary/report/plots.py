@@ -125,7 +125,6 @@ def draw_check(ax: Axes, clock: Clock, data: ReportData, check: Check) -> None:
                  color=VERDICT_COLOUR.get(check.verdict, "black"))  # fmt: skip
     ax.set_ylabel(check.metric, fontsize=8)
     _marks(ax, clock, data, labelled=False)
-    _legend(ax, size=7, where="best")
 
 
 def _estimates(
@@ -167,12 +166,20 @@ def _marks(ax: Axes, clock: Clock, data: ReportData, *, labelled: bool) -> None:
                    else 1.0, zorder=1)  # fmt: skip
         if not labelled:
             continue
-        text = mark.label
-        if mark.kind == "decision":
-            text = f"{mark.label.upper()}\n{_wrap(data.record.reason, 34)}"
-        ax.annotate(text, (x, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -3),
-                    textcoords="offset points", va="top", fontsize=8, color=colour,
-                    fontweight="bold" if mark.kind == "decision" else "normal")  # fmt: skip
+        if mark.kind != "decision":
+            ax.annotate(mark.label, (x, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -3),
+                        textcoords="offset points", va="top", fontsize=8, color=colour)  # fmt: skip
+            continue
+        # Below the step labels (a decision often follows a step closely), and on the side
+        # of the line with room for it.
+        text = f"{mark.label.upper()}\n{_wrap(data.record.reason, 34)}"
+        left = clock.x(data.window[0])
+        room_right = (clock.x(data.window[1]) - x) / max(clock.x(data.window[1]) - left, 1e-9)
+        right_side = room_right > 0.3
+        ax.annotate(text, (x, 0.8), xycoords=("data", "axes fraction"),
+                    xytext=(4 if right_side else -4, 0), textcoords="offset points", va="top",
+                    ha="left" if right_side else "right", fontsize=8.5, color=colour,
+                    fontweight="bold")  # fmt: skip
 
 
 def _observed_share(data: ReportData) -> Points:
@@ -180,7 +187,9 @@ def _observed_share(data: ReportData) -> Points:
     canary = data.revisions["canary"].request_rate if "canary" in data.revisions else ()
     share = []
     for at, rate in canary:
-        total = rate + stable.get(at, 0.0)
+        if at not in stable:  # stable's rate() has no window yet: no share to speak of
+            continue
+        total = rate + stable[at]
         if total > 0:
             share.append((at, 100 * rate / total))
     return tuple(share)
@@ -265,14 +274,23 @@ def checks_figure(data: ReportData, path: Path) -> Path | None:
     figure, axes = pyplot.subplots(rows, columns, figsize=(12, 2.7 * rows), sharex=True,
                                    layout="constrained", squeeze=False)  # fmt: skip
     clock = Clock.for_report(data)
+    legends: set[tuple[str, ...]] = set()
     for index, ax in enumerate(axes.flat):
         if index >= len(checks):
             ax.set_visible(False)
             continue
         draw_check(ax, clock, data, checks[index])
         _frame(ax, clock, data)
-    for ax in axes[-1]:
-        ax.set_xlabel(clock.label(), fontsize=8)
+        # A legend only where it says something the panels before did not.
+        labels = tuple(ax.get_legend_handles_labels()[1])
+        if labels not in legends:
+            legends.add(labels)
+            _legend(ax, size=7, where="best")
+    for column in range(columns):
+        # The lowest panel of each column carries the time axis (sharex hides the others').
+        lowest = max(row for row in range(rows) if axes[row][column].get_visible())
+        axes[lowest][column].tick_params(labelbottom=True)
+        axes[lowest][column].set_xlabel(clock.label(), fontsize=8)
     figure.suptitle("Analysis: each check's estimates since the rollout started (stable blue, "
                     "canary orange)", fontsize=10)  # fmt: skip
     return _save(figure, path)

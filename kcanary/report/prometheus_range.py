@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 
@@ -32,6 +32,14 @@ class Missing:
 
 class PrometheusUnreachable(Exception):
     """Prometheus did not answer at all: every further query would fail the same way."""
+
+
+class RangeQueries(Protocol):
+    """What the report asks of Prometheus (a test can stand in for it)."""
+
+    def query(
+        self, expr: str, start: datetime, end: datetime, step_s: float
+    ) -> list[Series] | Missing: ...
 
 
 class PrometheusRange:

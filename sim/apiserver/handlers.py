@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sim.apiserver import decoding, errors, objectmeta, protobuf, strategy
+from sim.apiserver import decoding, errors, managed_fields, objectmeta, protobuf, strategy
 from sim.apiserver.delete_options import check_delete_preconditions, delete_options
 from sim.apiserver.errors import Cause, CauseLike
 from sim.apiserver.identity import UserInfo
@@ -111,6 +111,27 @@ def dry_run(query: Mapping[str, str]) -> bool:
             ]
         )
     return True
+
+
+def _record_manager(
+    call: APICall,
+    new: dict[str, Any],
+    old: dict[str, Any] | None,
+    *,
+    apply_body: dict[str, Any] | None = None,
+) -> None:
+    """managedFields for this write; the control plane's own writes (no manager) leave them."""
+    manager = managed_fields.manager_name(call.query.get("fieldManager"), call.user_agent)
+    if not manager:
+        return
+    managed_fields.record_write(
+        new,
+        old,
+        manager=manager,
+        operation="Apply" if apply_body is not None else "Update",
+        subresource=call.request.subresource,
+        applied=managed_fields.fields_of(apply_body) if apply_body is not None else None,
+    )
 
 
 class ResourceHandlers:
@@ -273,7 +294,9 @@ class ResourceHandlers:
                 raise errors.invalid(rtype, str(admitted.obj["metadata"].get("name", "")), causes)
         return admitted
 
-    def create(self, call: APICall, target: Target) -> Reply:
+    def create(
+        self, call: APICall, target: Target, *, applied: dict[str, Any] | None = None
+    ) -> Reply:
         rtype = target.rtype
         if call.request.subresource:
             raise errors.method_not_allowed()
@@ -304,6 +327,7 @@ class ResourceHandlers:
         obj = admitted.obj
         name = str(obj["metadata"]["name"])
         self._check_owners(call, target, obj, None)
+        _record_manager(call, obj, None, apply_body=applied)
         self._check_namespace(target)
         if self.store.get(target.resource, target.namespace, name) is not None:
             raise errors.already_exists(rtype, name)
@@ -360,6 +384,7 @@ class ResourceHandlers:
             body=call.body,
         )
         self._check_owners(call, target, admitted.obj, old)
+        _record_manager(call, admitted.obj, old, apply_body=_applied(call))
         if is_dry_run:
             return Reply(200, encode_json(admitted.obj), admitted.warnings)
         result = self.lifecycle.commit_update(target.resource, admitted.obj, stored)
@@ -403,7 +428,7 @@ class ResourceHandlers:
             user=call.user,
             user_agent=call.user_agent,
         )
-        return self.create(created, target)
+        return self.create(created, target, applied=body)
 
     def _put_scale(
         self, call: APICall, stored: StoredObject, rtype: ResourceType
@@ -460,6 +485,16 @@ class ResourceHandlers:
             include="Object",
         )
         return Reply(200, body)
+
+
+def _applied(call: APICall) -> dict[str, Any] | None:
+    """The configuration a server-side apply sends (None for every other write)."""
+    if call.request.verb != "patch":
+        return None
+    if decoding.media_type(call.content_type) != decoding.APPLY_PATCH:
+        return None
+    body = decoding.decode_yaml(call.body)
+    return body if isinstance(body, dict) else None
 
 
 def _decode_protobuf(raw: bytes, rtype: ResourceType) -> dict[str, Any]:

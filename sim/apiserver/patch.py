@@ -40,12 +40,23 @@ def merge_patch(doc: Any, patch: Any) -> Any:
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
     result: dict[str, Any] = copy.deepcopy(doc) if isinstance(doc, dict) else {}
+    _merge_into(result, patch)
+    return result
+
+
+def _merge_into(target: dict[str, Any], patch: dict[str, Any]) -> None:
+    """Merge `patch` into `target`, which the caller owns (copied once, not at every level)."""
     for key, value in patch.items():
         if value is None:
-            result.pop(key, None)
+            target.pop(key, None)
+        elif isinstance(value, dict):
+            existing = target.get(key)
+            if not isinstance(existing, dict):
+                existing = {}
+                target[key] = existing
+            _merge_into(existing, value)
         else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
+            target[key] = copy.deepcopy(value)
 
 
 def json_patch(doc: Any, operations: Any) -> Any:

@@ -307,13 +307,15 @@ def _validate_object(
 # ---- pruning ----------------------------------------------------------------------------------
 
 
-def prune(obj: Any, schema: Schema | None) -> tuple[Any, list[str]]:
+def prune(obj: Any, schema: Schema | None, *, in_place: bool = False) -> tuple[Any, list[str]]:
     """A copy of `obj` without the fields `schema` does not declare, and their paths.
 
     `apiVersion`, `kind` and `metadata` are never pruned at the root (metadata is cut down to
     ObjectMeta's fields); the same holds inside `x-kubernetes-embedded-resource` objects.
+    `in_place` prunes `obj` itself, for a caller that owns it (a copy per write is the largest
+    cost of a write).
     """
-    result = copy.deepcopy(obj)
+    result = obj if in_place else copy.deepcopy(obj)
     removed: list[str] = []
     if schema is not None:
         _prune(result, schema, "", removed, root=True)
@@ -371,13 +373,14 @@ def _prune_metadata(meta: dict[str, Any], path: str, removed: list[str]) -> None
 # ---- defaulting -------------------------------------------------------------------------------
 
 
-def apply_defaults(obj: Any, schema: Schema | None) -> Any:
-    """A copy of `obj` with `default`s filled in where fields are missing.
+def apply_defaults(obj: Any, schema: Schema | None, *, in_place: bool = False) -> Any:
+    """A copy of `obj` (or, `in_place`, `obj` itself) with `default`s filled in where fields
+    are missing.
 
     A null in a field that is not `nullable` is dropped first and then defaulted, as the real
     server does since 1.20.
     """
-    result = copy.deepcopy(obj)
+    result = obj if in_place else copy.deepcopy(obj)
     if schema is not None:
         _default(result, schema)
     return result

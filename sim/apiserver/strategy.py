@@ -73,17 +73,17 @@ def admit(
 
     `strict_prefix` is what the real server puts before `strict decoding error:`; it differs
     between a decoded body (create, update) and a patch. `may_have_nulls` False (the request
-    body holds no `null`) lets defaulting, which copies the object, be skipped when the schema
-    declares no defaults.
+    body holds no `null`) lets defaulting be skipped when the schema declares no defaults.
+    `obj` is the caller's to give away (freshly decoded or patched): it is pruned and defaulted
+    in place rather than copied, and must not be used afterwards.
     """
     # metadata is cut down to ObjectMeta's fields whatever the schema says about it (a CRD's
-    # `metadata: {type: object}` declares no properties but prunes nothing)
-    unknown = _prune_metadata(obj)
+    # `metadata: {type: object}` declares no properties but prunes nothing): schema.prune does
+    # that at the root, and without a schema only metadata is pruned
     if rtype.schema is not None:
-        metadata = obj.pop("metadata")
-        pruned, unknown_paths = schema.prune(obj, rtype.schema)
-        unknown.extend(unknown_paths)
-        obj = {**pruned, "metadata": metadata}
+        obj, unknown = schema.prune(obj, rtype.schema, in_place=True)
+    else:
+        unknown = _prune_metadata(obj)
     warnings: list[str] = []
     if unknown:
         texts = [f'unknown field "{path}"' for path in unknown]
@@ -94,7 +94,7 @@ def admit(
     if rtype.schema is not None and (
         _declares_defaults(rtype.schema) or (may_have_nulls and _has_null(obj))
     ):
-        obj = schema.apply_defaults(obj, rtype.schema)
+        obj = schema.apply_defaults(obj, rtype.schema, in_place=True)
     if rtype.builtin:
         normalise_times(obj, rtype.group, rtype.kind)
     causes: list[CauseLike] = list(objectmeta.validate_object_meta(obj, rtype, creating=creating))

@@ -27,6 +27,7 @@ from kubernetes import client as k8s_client
 
 from kcanary.demo_scenarios import STABLE_URI
 from sim.cluster import LocalCluster
+from sim.load import Target
 
 GROUP, VERSION, PLURAL = "kcanary.io", "v1alpha1", "inferencerollouts"
 ISVC = ("serving.kserve.io", "v1beta1")
@@ -34,6 +35,7 @@ GOOD_URI = "sim://iris/v2?p50_ms=20&sigma=0.25&error_rate=0.01"
 FAILING_URI = "sim://iris/v2?p50_ms=20&sigma=0.25&error_rate=0.25"
 ENDED = ("Stable", "RolledBack", "Aborted")
 LOAD_RPS = 40.0
+"""Requests per second to each ISVC: enough for a 25% error rate to be evidence within seconds."""
 
 T = TypeVar("T")
 
@@ -42,6 +44,13 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def set_load(cluster: LocalCluster, namespace: str, name: str, rps: float) -> None:
+    """Poisson load to one ISVC's public host through the gateway (0 stops it). Per ISVC, not
+    the cluster-wide `set_load`: other areas' ISVCs on the shared cluster keep their own."""
+    assert cluster.load is not None and cluster.kserve is not None, "the cluster is not started"
+    cluster.load.set_rate(Target(cluster.kserve.config().host(name, namespace), name), rps)
 
 
 def prometheus_url(cluster: LocalCluster) -> str:

@@ -26,10 +26,13 @@ from cluster_rollouts import (
     poll,
     prometheus_url,
     scraped_series,
+    set_load,
 )
 from kubernetes import client as k8s_client
 
 from sim.cluster import LocalCluster
+
+NAMES = ("iris", "sless", "halt")
 
 
 @pytest.fixture(scope="module")
@@ -44,17 +47,13 @@ def live_rollouts(
     started = time.time()
     try:
         with controller(local_cluster, namespace, log):
-            local_cluster.set_load(LOAD_RPS)
             rollouts = Rollouts(api, namespace)
             rollouts.apply(inference_service("iris", namespace, router="istio"))
             rollouts.apply(inference_service("sless", namespace, router="kserve"))
             rollouts.apply(inference_service("halt", namespace, router="istio", steps="50"))
-            for name in ("iris", "sless", "halt"):
-                poll(
-                    f"{name} to be Stable",
-                    partial(rollouts.in_phase, name, "Stable"),
-                    timeout=60,
-                )
+            for name in NAMES:
+                poll(f"{name} to be Stable", partial(rollouts.in_phase, name, "Stable"), 60)
+                set_load(local_cluster, namespace, name, LOAD_RPS)
             rollouts.change_model("iris", FAILING_URI)
             rollouts.change_model("sless", GOOD_URI)
             rollouts.change_model("halt", GOOD_URI)
@@ -85,4 +84,6 @@ def live_rollouts(
             )
             yield LiveRollouts(namespace, prometheus, started)
     finally:
+        for name in NAMES:
+            set_load(local_cluster, namespace, name, 0)
         core.delete_namespace(namespace)

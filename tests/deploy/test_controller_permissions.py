@@ -125,7 +125,7 @@ def test_the_tested_rules_are_those_kustomize_installs(
     shipped_documents: list[dict[str, Any]],
 ) -> None:
     def described(rules: list[RuleRef]) -> list[str]:
-        return sorted(f"{r.kind}/{r.name}#{r.index}: {r.rule}" for r in rules)
+        return sorted(f"{r.kind}/{r.name}#{r.index}: {sorted(r.rule.items())}" for r in rules)
 
     assert described(shipped_rules(shipped_documents)) == described(SHIPPED_RULES)
 

@@ -27,7 +27,6 @@ EXPECTED_RULES: dict[tuple[str, str], set[str]] = {
     ("gateway.networking.k8s.io", "httproutes"): set(ALL),
     ("apps", "deployments"): {"get", "list", "watch"},
     ("", "events"): {"create", "patch"},
-    ("events.k8s.io", "events"): {"create", "patch"},
 }
 
 

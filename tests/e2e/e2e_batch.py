@@ -34,8 +34,11 @@ from e2e_rollouts import (
 
 from sim.cluster import LocalCluster
 
-LOAD_RPS = 20.0
+GOOD_RPS = 10.0  # enough for a binomial check of every step's split
+REGRESSION_RPS = 25.0  # enough canary requests at 10% for a quick, sure decision
 AFTER_WINDOW_S = 3.0
+DRAIN_S = 1.0  # requests routed before the gateway's last table swap still complete
+STEP_DURATION = "8s"
 INVALID_NAME = "broken"
 
 
@@ -45,6 +48,10 @@ class Scenario:
     router: str
     canary_uri: str
     expected_phase: str  # Stable (promoted) or RolledBack
+
+    @property
+    def rps(self) -> float:
+        return GOOD_RPS if self.expected_phase == "Stable" else REGRESSION_RPS
 
 
 SCENARIOS = (
@@ -75,10 +82,15 @@ class Outcome:
     """The workload serving the stable revision after the decision."""
 
 
-def stable_workload(router: str, name: str, status: Mapping[str, Any]) -> str:
-    """The workload of the stable revision, as the gateway's metrics label it."""
+def stable_workload(router: str, name: str, *, promoted: bool) -> str:
+    """The workload of the stable revision, as the gateway's metrics label it.
+
+    With a primary copy that is always the copy's Deployment. In the kserve mode it is the
+    Knative revision's Deployment: the batch's ISVCs have two revisions, `-00001` (the first
+    model) and `-00002` (the canary), and the canary's is stable once promoted.
+    """
     if router == "kserve":
-        return f"{(status.get('stable') or {}).get('revisionName', '')}-deployment"
+        return f"{name}-predictor-0000{2 if promoted else 1}-deployment"
     return f"{name}-primary-predictor"
 
 
@@ -127,11 +139,19 @@ class Batch:
 
     def _run(self, scenario: Scenario) -> Outcome:
         namespace, name = self.namespaces[scenario.key], "iris"
-        self._rollouts.create(annotated_isvc(name, namespace, router=scenario.router))
-        before_rollout = self._rollouts.wait_phase(namespace, name, "Stable", timeout_s=90)
-        set_load(self._cluster, namespace, name, LOAD_RPS)
+        self._rollouts.create(
+            annotated_isvc(name, namespace, router=scenario.router, step_duration=STEP_DURATION)
+        )
+        self._rollouts.wait_phase(namespace, name, "Stable", timeout_s=90)
+        set_load(self._cluster, namespace, name, scenario.rps)
         self._rollouts.change_model(namespace, name, scenario.canary_uri)
         status = self._rollouts.wait_decision(namespace, name, scenario.canary_uri, timeout_s=150)
+        # The decision's last route write may reach the log just after the status write.
+        wait_until(
+            lambda: self._last_weight(namespace, name) == 0,
+            20,
+            lambda: f"{namespace}/{name}'s route back to 0 ({self._log.record(namespace, name)})",
+        )
         record = self._log.record(namespace, name)
         windows = step_windows(record, self._cluster, namespace)
         # Once the gateway applies the final route, count who serves over the next seconds
@@ -149,6 +169,7 @@ class Batch:
             ),
         )
         window = threading.Event()
+        window.wait(DRAIN_S)
         before = served_by_workload(self._cluster, namespace)
         window.wait(AFTER_WINDOW_S)
         after = served_by_workload(self._cluster, namespace) - before
@@ -161,6 +182,12 @@ class Batch:
             record,
             windows,
             after,
-            stable_during=stable_workload(scenario.router, name, before_rollout),
-            stable_after=stable_workload(scenario.router, name, status),
+            stable_during=stable_workload(scenario.router, name, promoted=False),
+            stable_after=stable_workload(
+                scenario.router, name, promoted=status.get("phase") == "Stable"
+            ),
         )
+
+    def _last_weight(self, namespace: str, name: str) -> int | None:
+        weights = self._log.record(namespace, name).weights
+        return weights[-1].weight if weights else None

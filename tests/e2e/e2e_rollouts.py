@@ -42,7 +42,7 @@ from sim.object_feed import ObjectFeed
 INFERENCE_ROLLOUTS = Kind("kcanary.io", "v1alpha1", "inferencerollouts")
 STABLE_URI = "sim://iris/v1?p50_ms=20&sigma=0.25&error_rate=0.01"
 GOOD_URI = "sim://iris/v2?p50_ms=20&sigma=0.25&error_rate=0.01"
-ERROR_URI = "sim://iris/v2?p50_ms=20&sigma=0.25&error_rate=0.4"
+ERROR_URI = "sim://iris/v2?p50_ms=20&sigma=0.25&error_rate=0.5"
 SLOW_URI = "sim://iris/v2?p50_ms=100&sigma=0.25&error_rate=0.01"
 FINAL_PHASES = ("RolledBack", "Aborted")
 MANAGED_BY = "app.kubernetes.io/managed-by"
@@ -391,10 +391,12 @@ def step_windows(
     record: RolloutRecord, cluster: LocalCluster, namespace: str
 ) -> list[tuple[int, Counter[str]]]:
     """(weight, requests per workload) from each route change to the next change of the route
-    or of the rollout's phase or step, whichever comes first (the last one up to now)."""
+    or the rollout leaving Progressing (promotion, rollback, a pause), whichever comes first; the
+    last one up to now. A step change writes the route, then the status: the route's change is
+    the one that counts."""
     marks = sorted(
         [(change.at, change.served) for change in record.weights]
-        + [(change.at, change.served) for change in record.phases]
+        + [(change.at, change.served) for change in record.phases if change.phase != "Progressing"]
     )
     windows = []
     for change in record.weights:

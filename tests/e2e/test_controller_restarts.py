@@ -72,7 +72,7 @@ class OwnController:
 def own_controller(
     local_cluster: LocalCluster, prometheus_url: str, rollouts: Rollouts, tmp_path: Path
 ) -> Iterator[OwnController]:
-    namespaces = [unwatched_namespace(rollouts) for _ in range(4)]
+    namespaces = [unwatched_namespace(rollouts) for _ in range(2)]
     controller = OwnController(local_cluster, prometheus_url, namespaces, tmp_path / "own.log")
     controller.start()
     try:
@@ -100,7 +100,7 @@ def test_a_killed_controller_resumes_at_the_same_step(
     namespace = own_controller.namespaces[0]
     rollouts.create(annotated_isvc(NAME, namespace, router="istio", step_duration="8s"))
     rollouts.wait_phase(namespace, NAME, "Stable", timeout_s=90)
-    set_load(local_cluster, namespace, NAME, 20)
+    set_load(local_cluster, namespace, NAME, 10)
     rollouts.change_model(namespace, NAME, GOOD_URI)
     before: dict[str, Any] = {}
 
@@ -144,8 +144,6 @@ class KillCase:
 
 KILL_CASES = (
     KillCase("istio", GOOD_URI, "promoted"),
-    KillCase("istio", ERROR_URI, "rolled-back"),
-    KillCase("gateway-api", GOOD_URI, "promoted"),
     KillCase("kserve", ERROR_URI, "rolled-back"),
 )
 
@@ -186,7 +184,7 @@ def test_random_kills_never_shift_traffic_twice_or_lose_a_decision(
         rollouts.create(annotated_isvc(NAME, namespace, router=case.router, step_duration="5s"))
     for namespace, case in cases.items():
         rollouts.wait_phase(namespace, NAME, "Stable", timeout_s=90)
-        set_load(local_cluster, namespace, NAME, 15)
+        set_load(local_cluster, namespace, NAME, 10 if case.expected == "promoted" else 25)
         rollouts.change_model(namespace, NAME, case.canary_uri)
     chooser = random.Random(7)
     between_patch_and_status = 0

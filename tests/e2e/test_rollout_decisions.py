@@ -57,7 +57,7 @@ def test_a_good_canary_is_promoted_through_every_step(batch: Batch, key: str) ->
 def test_a_regression_is_rolled_back_with_all_traffic_on_stable(batch: Batch, key: str) -> None:
     outcome = batch.outcome(key)
     status = outcome.status
-    assert status["phase"] == "RolledBack", status
+    assert status["phase"] == "RolledBack", (status["phase"], status.get("lastAnalysis"))
     assert status["canaryWeight"] == 0
     assert status["history"][-1]["outcome"] == "rolled-back", status["history"]
     weights = route_weights(outcome)

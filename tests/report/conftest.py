@@ -27,7 +27,10 @@ from tests.dashboards_live.cluster_rollouts import (
     poll,
     prometheus_url,
     scraped_series,
+    set_load,
 )
+
+NAMES = ("iris", "calm")
 
 
 @pytest.fixture(scope="module")
@@ -41,12 +44,12 @@ def rolled_back(
     log = Path(tmp_path_factory.mktemp("report-controller")) / "controller.log"
     try:
         with controller(local_cluster, namespace, log):
-            local_cluster.set_load(LOAD_RPS)
             rollouts = Rollouts(api, namespace)
             rollouts.apply(inference_service("iris", namespace, router="istio"))
             rollouts.apply(inference_service("calm", namespace, router="istio"))
-            for name in ("iris", "calm"):
+            for name in NAMES:
                 poll(f"{name} to be Stable", partial(rollouts.in_phase, name, "Stable"), 60)
+                set_load(local_cluster, namespace, name, LOAD_RPS)
             rollouts.change_model("iris", FAILING_URI)
             status = poll("iris's rollout to end", partial(rollouts.finished, "iris"), 90)
             assert status["history"][-1]["outcome"] == "rolled-back", f"see {log}"
@@ -59,4 +62,6 @@ def rolled_back(
             poll("a scrape after the rollback", partial(scraped_series, prometheus, scraped, 1), 15)
             yield ReportCluster(namespace, local_cluster.config.kubeconfig, prometheus)
     finally:
+        for name in NAMES:
+            set_load(local_cluster, namespace, name, 0)
         core.delete_namespace(namespace)

@@ -37,4 +37,5 @@ def test_an_out_path_that_is_a_file_is_refused(
 def test_a_missing_kubeconfig_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     missing = tmp_path / "nope"
     assert main(["report", "iris", "--kubeconfig", str(missing), "--out", str(tmp_path / "r")]) == 1
-    assert f"kubeconfig {missing} does not exist" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert str(missing) in err and "--kubeconfig" in err and err.count("\n") == 1

@@ -14,7 +14,8 @@ import yaml
 from kcanary.report import write_report
 from kcanary.report.gather import ReportData, report_window, shape
 from kcanary.report.page import page
-from kcanary.report.record import IN_PROGRESS, rollout_record
+from kcanary.report.prometheus_range import Missing, Series
+from kcanary.report.record import IN_PROGRESS, RolloutRecord, rollout_record
 from kcanary.report.timeline import in_window, step_marks, weight_from_events
 
 RECORDED = Path(__file__).parent / "recorded"
@@ -156,3 +157,45 @@ def test_writing_a_report_from_status_and_events_only(
     for path in files.images:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert files.index.read_text().count("<img ") == 3
+
+
+class _RecordingPrometheus:
+    """Answers every range query with one flat series and remembers what was asked."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def query(
+        self, expr: str, start: datetime, end: datetime, step_s: float
+    ) -> list[Series] | Missing:
+        self.asked.append(expr)
+        return [Series({"check": "error-rate-harm", "revision": "canary"}, ((end, 0.0),))]
+
+
+def test_revisions_are_queried_with_the_rollouts_own_metric_template(
+    rolled_back: dict[str, Any],
+) -> None:
+    record = rollout_record(rolled_back["rollout"])
+    prometheus = _RecordingPrometheus()
+    shape(rolled_back["isvc"], record, [], prometheus, report_window(record, _later(record)))
+    asked = "\n".join(prometheus.asked)
+    assert 'destination_workload="iris-primary-predictor"' in asked  # stable: the primary copy
+    assert 'destination_workload="iris-predictor"' in asked  # canary: the user's ISVC
+    assert 'reporter="destination"' in asked and 'response_code=~"5.."' in asked
+    assert 'kcanary_canary_weight{namespace="demo", name="iris"}' in asked
+
+
+def test_after_a_serverless_promotion_the_previous_knative_revision_is_stable() -> None:
+    recorded = _recorded("serverless_promoted.yaml")
+    record = rollout_record(recorded["rollout"])
+    prometheus = _RecordingPrometheus()
+    data = shape(recorded["isvc"], record, [], prometheus, report_window(record, _later(record)))
+    asked = "\n".join(prometheus.asked)
+    assert 'revision_name="iris-predictor-00001"' in asked
+    assert 'revision_name="iris-predictor-00002"' in asked
+    assert any("iris-predictor-00001" in text for text in data.missing)  # and it says so
+
+
+def _later(record: RolloutRecord) -> datetime:
+    assert record.finished_at is not None
+    return record.finished_at + timedelta(minutes=1)
