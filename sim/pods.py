@@ -199,7 +199,8 @@ class PodRegistry:
         self._host.delete(record.server)
 
     def restart_pod(self, record: PodRecord) -> None:
-        """Restart the pod's container: same name and port, counters from zero."""
+        """Restart the model-server container: same pod, name and port; the model server's own
+        histograms start from zero, while the sidecar's Istio and queue-proxy counters carry on."""
         self._host.restart(record.server)
 
     def stop(self) -> None:

@@ -12,9 +12,15 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
-from kubectl_harness import KUBECTL_BINARIES, PINNED_KUBECTL, Kubectl, kubectl_for, unique_name
+from kubectl_harness import (
+    KUBECTL_BINARIES,
+    PINNED_KUBECTL,
+    Kubectl,
+    api_client_for,
+    kubectl_for,
+    unique_name,
+)
 from kubernetes import client as k8s_client
-from kubernetes import config as k8s_config
 
 from sim.apiserver.server import APIServer
 from sim.cluster import LocalCluster, LocalClusterConfig
@@ -66,14 +72,13 @@ def pinned_kubectl(kubeconfig_path: Path, tmp_path: Path) -> Kubectl:
 
 @pytest.fixture(scope="session")
 def kube_api_client(kubeconfig_path: Path) -> Iterator[k8s_client.ApiClient]:
-    """A `kubernetes` ApiClient configured from the session kubeconfig."""
-    api_client: k8s_client.ApiClient = k8s_config.new_client_from_config(  # type: ignore[no-untyped-call]
-        config_file=str(kubeconfig_path)
-    )
-    try:
-        yield api_client
-    finally:
-        api_client.close()  # type: ignore[no-untyped-call]
+    """A `kubernetes` ApiClient configured from the session kubeconfig.
+
+    pytest caches a session fixture once, whichever `kubeconfig_path` it was first built from:
+    an area that points `kubeconfig_path` at another server must override this fixture too
+    (`api_client_for`), or it would get the first area's client.
+    """
+    yield from api_client_for(kubeconfig_path)
 
 
 @pytest.fixture

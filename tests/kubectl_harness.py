@@ -9,10 +9,13 @@ import shutil
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from kubernetes import client as k8s_client
+from kubernetes import config as k8s_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,3 +87,13 @@ class Kubectl:
 def kubectl_for(binary: str, kubeconfig: Path, cache_dir: Path) -> Kubectl:
     cache_dir.mkdir(parents=True, exist_ok=True)
     return Kubectl(binary=binary, kubeconfig=kubeconfig, cache_dir=cache_dir)
+
+
+def api_client_for(kubeconfig: Path) -> Iterator[k8s_client.ApiClient]:
+    api_client: k8s_client.ApiClient = k8s_config.new_client_from_config(  # type: ignore[no-untyped-call]
+        config_file=str(kubeconfig)
+    )
+    try:
+        yield api_client
+    finally:
+        api_client.close()  # type: ignore[no-untyped-call]

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from cluster_checks import wait_until
+from kubectl_harness import api_client_for
+from kubernetes import client as k8s_client
 
 from sim.cluster import LocalCluster
 
@@ -19,6 +21,12 @@ from sim.cluster import LocalCluster
 @pytest.fixture(scope="session")
 def kubeconfig_path(local_cluster: LocalCluster) -> Path:
     return local_cluster.config.kubeconfig
+
+
+@pytest.fixture(scope="session")
+def kube_api_client(local_cluster: LocalCluster) -> Iterator[k8s_client.ApiClient]:
+    """This area's own session client: the root one may already be bound to another server."""
+    yield from api_client_for(local_cluster.config.kubeconfig)
 
 
 @pytest.fixture(autouse=True)

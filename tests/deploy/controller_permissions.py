@@ -31,6 +31,8 @@ from sim.load import Target
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNT = "kcanary-controller"
 SHIPPED_NAMESPACE = "kcanary-system"
+# The namespace deploy/namespaced/ grants its Role in (the one the controller watches).
+WATCHED_NAMESPACE = "models"
 ROLLOUTS = Kind("kcanary.io", "v1alpha1", "inferencerollouts")
 STABLE_URI = "sim://iris/v1?p50_ms=20&sigma=0.25&error_rate=0.01"
 CANARY_URI = "sim://iris/v2?p50_ms=20&sigma=0.25&error_rate=0.01"
@@ -78,9 +80,10 @@ def shipped_rules(documents: list[dict[str, Any]]) -> list[RuleRef]:
 def rbac_for_run(
     documents: list[dict[str, Any]], namespace: str, without: RuleRef | None
 ) -> list[dict[str, Any]]:
-    """The shipped ServiceAccount, roles and bindings, made this run's own: the account and its
-    leader-election Role live in `namespace`, cluster-wide names get `namespace` appended, and
-    the rule `without` is left out."""
+    """The shipped ServiceAccount, roles and bindings, made this run's own: the account, its
+    leader-election Role and (namespaced variant) the watched namespace's Role live in
+    `namespace`, names get `namespace` appended, and the rule `without` is left out."""
+    moved = (SHIPPED_NAMESPACE, WATCHED_NAMESPACE)
     result = []
     for original in documents:
         kind = original.get("kind")
@@ -90,14 +93,14 @@ def rbac_for_run(
         metadata = document["metadata"]
         if without is not None and (kind, metadata["name"]) == (without.kind, without.name):
             del document["rules"][without.index]
-        if metadata.get("namespace") == SHIPPED_NAMESPACE:
+        if metadata.get("namespace") in moved:
             metadata["namespace"] = namespace
         if kind != "ServiceAccount":
             metadata["name"] = f"{metadata['name']}-{namespace}"
         if "roleRef" in document:
             document["roleRef"]["name"] = f"{document['roleRef']['name']}-{namespace}"
         for subject in document.get("subjects") or []:
-            if subject.get("namespace") == SHIPPED_NAMESPACE:
+            if subject.get("namespace") in moved:
                 subject["namespace"] = namespace
         result.append(document)
     return result

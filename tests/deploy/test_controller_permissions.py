@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 from controller_permissions import PermissionRun, RuleRef, RunResult, shipped_rules
-from install_build import DEPLOY, kustomize
+from install_build import DEPLOY, kustomize, overlay
 
 from sim.cluster import LocalCluster
 
@@ -31,6 +31,9 @@ SHIPPED_RULES = shipped_rules(
     [doc for f in RBAC_FILES for doc in yaml.safe_load_all((DEPLOY / f).read_text()) if doc]
 )
 FULL_RUNS = ("istio", "gateway-api")
+# The namespaced variant (deploy/namespaced/: a Role in the watched namespace instead of the
+# ClusterRole) is run in full once.
+NAMESPACED_RUN = "full:namespaced"
 ROLLOUT_DEADLINE_S = 180.0
 # How long a reduced controller may still take once the full ones have been promoted.
 GRACE_AFTER_FULL_S = 25.0
@@ -45,9 +48,24 @@ def router_without(rule: RuleRef) -> str:
 class Runs:
     """All runs, started together; results by key."""
 
-    def __init__(self, cluster: LocalCluster, documents: list[dict[str, Any]], root: Path) -> None:
+    def __init__(
+        self,
+        cluster: LocalCluster,
+        documents: list[dict[str, Any]],
+        namespaced_documents: list[dict[str, Any]],
+        root: Path,
+    ) -> None:
         tag = uuid.uuid4().hex[:5]
-        self.runs: dict[str, PermissionRun] = {}
+        self.runs: dict[str, PermissionRun] = {
+            NAMESPACED_RUN: PermissionRun(
+                cluster,
+                namespaced_documents,
+                f"perm-{tag}-namespaced",
+                without=None,
+                router="istio",
+                workdir=root / "namespaced",
+            )
+        }
         for index, router in enumerate(FULL_RUNS):
             self.runs[f"full:{router}"] = PermissionRun(
                 cluster, documents, f"perm-{tag}-full-{index}",
@@ -59,6 +77,7 @@ class Runs:
                 without=rule, router=router_without(rule), workdir=root / f"rule-{index}",
             )  # fmt: skip
         self._full_done_at: float | None = None
+        self._full_left = sum(key.startswith("full:") for key in self.runs)
         self._lock = threading.Lock()
         self._started = time.monotonic()
         self._pool = ThreadPoolExecutor(max_workers=len(self.runs), thread_name_prefix="perm")
@@ -83,10 +102,8 @@ class Runs:
         result = self.runs[key].run(self._give_up(full))
         if full:
             with self._lock:
-                finished = [
-                    self.results[k] for k in self.runs if k.startswith("full:") and k != key
-                ]
-                if all(f.done() for f in finished):
+                self._full_left -= 1
+                if self._full_left == 0:
                     self._full_done_at = time.monotonic()
         return result
 
@@ -110,7 +127,12 @@ def runs(
     shipped_documents: list[dict[str, Any]],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Runs]:
-    runs = Runs(local_cluster, shipped_documents, tmp_path_factory.mktemp("permissions"))
+    namespaced = kustomize(
+        overlay(tmp_path_factory.mktemp("namespaced-overlay"), components=["namespaced"])
+    )
+    runs = Runs(
+        local_cluster, shipped_documents, namespaced, tmp_path_factory.mktemp("permissions")
+    )
     try:
         yield runs
     finally:
@@ -130,11 +152,9 @@ def test_the_tested_rules_are_those_kustomize_installs(
     assert described(shipped_rules(shipped_documents)) == described(SHIPPED_RULES)
 
 
-@pytest.mark.parametrize("router", FULL_RUNS)
-def test_the_shipped_rbac_lets_the_controller_promote_a_good_canary(
-    runs: Runs, router: str
-) -> None:
-    result = runs.result(f"full:{router}")
+@pytest.mark.parametrize("key", [*(f"full:{router}" for router in FULL_RUNS), NAMESPACED_RUN])
+def test_the_shipped_rbac_lets_the_controller_promote_a_good_canary(runs: Runs, key: str) -> None:
+    result = runs.result(key)
     assert not result.forbidden, f"the controller was refused: {result.forbidden}"
     assert result.promoted, (
         f"{result.namespace}: not promoted (last status {result.last_status})\n{_tail(result.log)}"

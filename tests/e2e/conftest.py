@@ -3,8 +3,10 @@ session, and a log of every route weight.
 
 The session controller watches a fixed pool of namespaces (`namespaces.take()` hands them out),
 so the tests that own controllers of their own (kill and restart, leader election) use namespaces
-it does not see, and killing theirs disturbs nobody. Its `/metrics` is scraped by the cluster's
-Prometheus, and its log is printed when a test fails.
+it does not see, and killing theirs disturbs nobody. The rollout scenarios run side by side in one
+batch (e2e_batch); the tests that need the cluster to themselves wait for it to end. The
+controller's `/metrics` is scraped by the cluster's Prometheus, and its log is printed when a
+test fails.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import pytest
 from e2e_batch import SCENARIOS, Batch
 from e2e_controllers import ControllerProcess, LeaseTimings, start_controller
 from e2e_rollouts import NamespacePool, Rollouts, TrafficLog
+from kubectl_harness import api_client_for
+from kubernetes import client as k8s_client
 
 from sim.cluster import LocalCluster
 
@@ -27,6 +31,12 @@ POOL_SIZE = 12
 @pytest.fixture(scope="session")
 def kubeconfig_path(local_cluster: LocalCluster) -> Path:
     return local_cluster.config.kubeconfig
+
+
+@pytest.fixture(scope="session")
+def kube_api_client(local_cluster: LocalCluster) -> Iterator[k8s_client.ApiClient]:
+    """This area's own session client: the root one may already be bound to another server."""
+    yield from api_client_for(local_cluster.config.kubeconfig)
 
 
 @pytest.fixture(scope="session")

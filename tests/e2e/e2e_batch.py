@@ -38,7 +38,7 @@ GOOD_RPS = 10.0  # enough for a binomial check of every step's split
 REGRESSION_RPS = 25.0  # enough canary requests at 10% for a quick, sure decision
 AFTER_WINDOW_S = 3.0
 DRAIN_S = 1.0  # requests routed before the gateway's last table swap still complete
-STEP_DURATION = "8s"
+GOOD_STEP_DURATION = "8s"
 INVALID_NAME = "broken"
 
 
@@ -52,6 +52,12 @@ class Scenario:
     @property
     def rps(self) -> float:
         return GOOD_RPS if self.expected_phase == "Stable" else REGRESSION_RPS
+
+    @property
+    def step_duration(self) -> str:
+        # A regression is rolled back within the first steps, so long steps cost nothing and
+        # leave the analysis time to gather its evidence on a busy machine.
+        return GOOD_STEP_DURATION if self.expected_phase == "Stable" else "20s"
 
 
 SCENARIOS = (
@@ -140,7 +146,9 @@ class Batch:
     def _run(self, scenario: Scenario) -> Outcome:
         namespace, name = self.namespaces[scenario.key], "iris"
         self._rollouts.create(
-            annotated_isvc(name, namespace, router=scenario.router, step_duration=STEP_DURATION)
+            annotated_isvc(
+                name, namespace, router=scenario.router, step_duration=scenario.step_duration
+            )
         )
         self._rollouts.wait_phase(namespace, name, "Stable", timeout_s=90)
         set_load(self._cluster, namespace, name, scenario.rps)

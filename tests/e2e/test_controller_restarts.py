@@ -3,7 +3,8 @@ the same step, without moving traffic twice, without losing a decision, with one
 per rollout.
 
 These tests own their controllers, which watch only namespaces the session controller does not,
-so killing them disturbs no other test. The batch runs beside them.
+so killing them disturbs no other test. They start once the concurrent batch has ended: on a
+two-core machine the local cluster cannot serve both at once.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from e2e_batch import Batch
 from e2e_controllers import ControllerProcess, start_controller
 from e2e_rollouts import (
     ERROR_URI,
@@ -31,8 +33,6 @@ from e2e_rollouts import (
 )
 
 from sim.cluster import LocalCluster
-
-pytestmark = pytest.mark.usefixtures("batch")
 
 NAME = "iris"
 
@@ -70,8 +70,13 @@ class OwnController:
 
 @pytest.fixture
 def own_controller(
-    local_cluster: LocalCluster, prometheus_url: str, rollouts: Rollouts, tmp_path: Path
+    batch: Batch,
+    local_cluster: LocalCluster,
+    prometheus_url: str,
+    rollouts: Rollouts,
+    tmp_path: Path,
 ) -> Iterator[OwnController]:
+    batch.wait_all()  # the local cluster on a small machine cannot take both at once
     namespaces = [unwatched_namespace(rollouts) for _ in range(2)]
     controller = OwnController(local_cluster, prometheus_url, namespaces, tmp_path / "own.log")
     controller.start()

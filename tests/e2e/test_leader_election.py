@@ -12,14 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from e2e_batch import Batch
 from e2e_controllers import ControllerProcess, LeaseTimings, start_controller
 from e2e_rollouts import Rollouts, annotated_isvc, unwatched_namespace, wait_until
 from kubernetes import client as k8s_client
 from prometheus_client.parser import text_string_to_metric_families
 
 from sim.cluster import LocalCluster
-
-pytestmark = pytest.mark.usefixtures("batch")
 
 LEASE = LeaseTimings(
     name=f"kcanary-e2e-pair-{uuid.uuid4().hex[:5]}",
@@ -53,8 +52,13 @@ def holder(api_client: k8s_client.ApiClient) -> str:
 
 @pytest.fixture
 def pair(
-    local_cluster: LocalCluster, prometheus_url: str, rollouts: Rollouts, tmp_path: Path
+    batch: Batch,
+    local_cluster: LocalCluster,
+    prometheus_url: str,
+    rollouts: Rollouts,
+    tmp_path: Path,
 ) -> Iterator[tuple[str, list[ControllerProcess]]]:
+    batch.wait_all()  # the local cluster on a small machine cannot take both at once
     namespace = unwatched_namespace(rollouts)
     started: list[ControllerProcess] = []
     try:

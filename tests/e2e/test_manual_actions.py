@@ -47,7 +47,8 @@ def kubectl(kubeconfig_path: Path, tmp_path: Path) -> Kubectl:
 def quiet_isvc(
     batch: Batch, controller: ControllerProcess, rollouts: Rollouts, namespaces: NamespacePool
 ) -> Iterator[str]:
-    """A managed ISVC at Stable with long steps (the batch runs beside it); its namespace."""
+    """A managed ISVC at Stable with long steps, once the batch has ended; its namespace."""
+    batch.wait_all()  # the local cluster on a small machine cannot take both at once
     namespace = namespaces.take()
     rollouts.create(
         annotated_isvc(NAME, namespace, router="istio", storage_uri=FIRST_URI, step_duration="10m")
