@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from e2e_rollouts import (
-    ERROR_URI,
     GOOD_URI,
     SLOW_URI,
     RolloutRecord,
@@ -62,12 +61,11 @@ class Scenario:
 
 SCENARIOS = (
     Scenario("istio-good", "istio", GOOD_URI, "Stable"),
-    Scenario("istio-errors", "istio", ERROR_URI, "RolledBack"),
     Scenario("istio-slow", "istio", SLOW_URI, "RolledBack"),
     Scenario("gateway-api-good", "gateway-api", GOOD_URI, "Stable"),
-    Scenario("gateway-api-errors", "gateway-api", ERROR_URI, "RolledBack"),
+    Scenario("gateway-api-slow", "gateway-api", SLOW_URI, "RolledBack"),
     Scenario("kserve-good", "kserve", GOOD_URI, "Stable"),
-    Scenario("kserve-errors", "kserve", ERROR_URI, "RolledBack"),
+    Scenario("kserve-slow", "kserve", SLOW_URI, "RolledBack"),
 )
 
 

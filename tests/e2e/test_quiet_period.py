@@ -10,6 +10,7 @@ no other rollout writes in the window; the writes are counted by the API server 
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 
 from e2e_batch import Batch
@@ -21,6 +22,7 @@ from sim.cluster import LocalCluster
 
 IDLE_ISVCS = 20
 QUIET_S = 20.0
+SETTLE_S = 6.0  # longer than the controller's 5 s poll period
 
 
 def test_idle_managed_isvcs_cause_no_writes_but_lease_renewals(
@@ -38,6 +40,16 @@ def test_idle_managed_isvcs_cause_no_writes_but_lease_renewals(
     for name in names:
         rollouts.wait_phase(namespace, name, "Stable", timeout_s=120)
     counters = local_cluster.api_server.requests
+    # Stable is written before KServe's last status updates land; the window starts once
+    # nobody (KServe's stand-in included) has written in the namespace for a poll period.
+    settle_deadline = time.monotonic() + 60
+    quiet_since, seen = time.monotonic(), counters.writes(namespace=namespace)
+    while time.monotonic() - quiet_since < SETTLE_S:
+        assert time.monotonic() < settle_deadline, "the namespace never settled"
+        threading.Event().wait(0.2)
+        now = counters.writes(namespace=namespace)
+        if now != seen:
+            quiet_since, seen = time.monotonic(), now
     before = counters.snapshot()
     threading.Event().wait(QUIET_S)  # the quiet period being measured
     after = counters.snapshot()

@@ -63,7 +63,9 @@ def test_report_writes_valid_pngs_and_an_html_page_naming_the_decision(
         assert pixels.shape[0] > 200 and pixels.shape[1] > 400, name
     text = " ".join(page.text)
     assert "Outcome: rolled-back" in text
-    assert "analysis failed: Fail (error-rate-harm)" in text
+    # The reason names the checks that failed: error-rate-harm always, sample-ratio at times
+    # (the split is noisy over the few seconds the canary serves before the rollback).
+    assert "analysis failed: Fail (error-rate-harm" in text
     assert "error-rate-harm" in text and "Fail" in text  # the evidence table
 
 
