@@ -3,30 +3,30 @@ metrics are scraped through the Service and ServiceMonitor."""
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 import pytest
 from install_build import DEPLOY, kustomize, one, overlay
 
-# `kcanary controller` flags (DESIGN.md section 5 and the controller's command line).
-CONTROLLER_FLAGS = {
-    "--kubeconfig",
-    "--context",
-    "--namespace",
-    "--prometheus-url",
-    "--prometheus-token-file",
-    "--metrics-addr",
-    "--health-addr",
-    "--leader-elect",
-    "--no-leader-elect",
-    "--lease-namespace",
-    "--lease-name",
-    "--lease-duration",
-    "--renew-deadline",
-    "--retry-period",
-    "--log-format",
-    "--log-level",
-}
+from kcanary.controller_command import register
+
+
+def _controller_flags() -> set[str]:
+    """The long options the real `kcanary controller` parser accepts: the manifests are checked
+    against the command itself, not against a copy of its flag list."""
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    controller = parser._subparsers._group_actions[0].choices["controller"]  # type: ignore[union-attr]
+    return {
+        option
+        for action in controller._actions
+        for option in action.option_strings
+        if option.startswith("--") and option != "--help"
+    }
+
+
+CONTROLLER_FLAGS = _controller_flags()
 
 
 @pytest.fixture(scope="module")
