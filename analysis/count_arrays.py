@@ -39,6 +39,12 @@ class CountArrays:
             cumulative=None if latency is None else np.asarray(latency.cumulative, np.int64),
         )
 
+    def total(self) -> IntArray:
+        """The histogram's request count, shape S + (1,): the trials of every edge."""
+        if self.cumulative is None:
+            raise ValueError("this revision has no latency histogram")
+        return np.asarray(self.cumulative[..., -1:], dtype=np.int64)
+
     def slower_than(self, edges: tuple[float, ...]) -> IntArray:
         """Requests slower than each of `edges` (which must be among the bounds): shape S + (E,)."""
         if self.upper_bounds is None or self.cumulative is None:
@@ -46,6 +52,10 @@ class CountArrays:
         index = [self.upper_bounds.index(edge) for edge in edges]
         total = self.cumulative[..., -1:]
         return np.asarray(total - self.cumulative[..., index], dtype=np.int64)
+
+
+Period = tuple[CountArrays, CountArrays]
+"""(stable, canary) counts of one period of constant canary weight."""
 
 
 def common_edges(stable: CountArrays, canary: CountArrays) -> tuple[float, ...]:

@@ -37,3 +37,22 @@ class RevisionCounts:
     requests: int
     failures: int | None
     latency: LatencyHistogram | None
+
+    def plus(self, other: RevisionCounts) -> RevisionCounts:
+        """The counts of two windows one after the other (histograms must share their bounds;
+        a quantity either side lacks is lacking in the sum)."""
+        failures = None
+        if self.failures is not None and other.failures is not None:
+            failures = self.failures + other.failures
+        latency = None
+        if self.latency is not None and other.latency is not None:
+            if self.latency.upper_bounds != other.latency.upper_bounds:
+                raise ValueError("cannot add latency histograms with different bucket bounds")
+            latency = LatencyHistogram(
+                self.latency.upper_bounds,
+                tuple(
+                    a + b
+                    for a, b in zip(self.latency.cumulative, other.latency.cumulative, strict=True)
+                ),
+            )
+        return RevisionCounts(self.requests + other.requests, failures, latency)

@@ -19,12 +19,14 @@ rate integrated out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from numpy.typing import NDArray
 
 from analysis.check import CheckArrays, decided
-from analysis.count_arrays import CountArrays
-from analysis.margin import margin_test
+from analysis.count_arrays import CountArrays, Period
+from analysis.margin import PeriodCounts, margin_test
 from analysis.settings import AnalysisSettings
 from analysis.verdict import CODE_OF, Role, Verdict
 
@@ -32,18 +34,31 @@ FloatArray = NDArray[np.float64]
 
 
 def error_rate_checks(
-    stable: CountArrays, canary: CountArrays, settings: AnalysisSettings
+    stable: CountArrays,
+    canary: CountArrays,
+    settings: AnalysisSettings,
+    periods: Sequence[Period] | None = None,
 ) -> list[CheckArrays]:
-    """The harm and non-inferiority checks; none when a revision has no failure counts."""
-    if stable.failures is None or canary.failures is None:
-        return []
+    """The harm and non-inferiority checks; none when a revision has no failure counts.
+
+    `stable` and `canary` are the counts since the rollout started; `periods` the same counts
+    cut where the weight changed, compared period by period (None: one period)."""
+    counts = []
+    for period_stable, period_canary in periods or [(stable, canary)]:
+        if period_stable.failures is None or period_canary.failures is None:
+            return []
+        counts.append(
+            PeriodCounts(
+                period_canary.failures,
+                period_canary.requests,
+                period_stable.failures,
+                period_stable.requests,
+            )
+        )
     tolerance = settings.error_rate
     harm_alpha = settings.rollback_alpha
     test = margin_test(
-        canary_bad=canary.failures,
-        canary_n=canary.requests,
-        stable_bad=stable.failures,
-        stable_n=stable.requests,
+        counts,
         tolerance=tolerance,
         alpha=harm_alpha,
     )

@@ -1,11 +1,12 @@
 """One look at a rollout: counts in, verdicts with evidence out.
 
 `evaluate` is the pure entry point the controller calls at every analysis tick; `judge` is the
-same computation over a batch of rollouts (numpy arrays), which the simulator uses. All tests
-except the sample-ratio check need only the cumulative counts since the rollout started, so a
-restarted controller gets the same answer by re-querying Prometheus. The sample-ratio check
-needs the requests per period of constant weight, which the controller has from the cumulative
-request counts at each step boundary (`split_periods`).
+same computation over a batch of rollouts (numpy arrays), which the simulator uses. The tests
+need the counts since the rollout started, cut into periods of constant canary weight (the
+error-rate and latency checks compare the revisions within each period, so a drift shared by
+both over time is not taken for a regression; the sample-ratio check holds each period's split
+to its weight). The periods' boundaries are in the rollout's status, so a restarted controller
+gets the same answer by re-querying Prometheus.
 
 The overall verdict: Fail if any harm or guardrail check fails; otherwise Pass if every
 non-inferiority check passes and the split matches the weights; otherwise Inconclusive. Without
@@ -22,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from analysis.check import CheckArrays
-from analysis.count_arrays import CountArrays
+from analysis.count_arrays import CountArrays, Period
 from analysis.counts import RevisionCounts
 from analysis.error_rate import error_rate_checks
 from analysis.evidence import AnalysisResult, CheckEvidence
@@ -72,18 +73,23 @@ def judge(
     stable: CountArrays,
     canary: CountArrays,
     split: tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]] | None = None,
+    periods: Sequence[Period] | None = None,
 ) -> tuple[list[CheckArrays], NDArray[np.int64]]:
     """All checks and the overall verdict codes over a batch of rollouts.
 
-    `split` is (canary fractions per period, stable requests per period, canary requests per
-    period), the period on the last axis; None skips the sample-ratio check. Rollouts where a
-    revision has served no request yet get the NoData code; the caller applies the policy.
+    `stable` and `canary` are the counts since the rollout started. `periods` are the same
+    counts cut where the canary's weight changed, (stable, canary) per period: the error-rate
+    and latency checks compare the revisions within each period (`analysis.margin`), None
+    compares the totals. `split` is (canary fractions per period, stable requests per period,
+    canary requests per period), the period on the last axis; None skips the sample-ratio
+    check. Rollouts where a revision has served no request yet get the NoData code; the
+    caller applies the policy.
     """
     checks: list[CheckArrays] = []
     if settings.check_error_rate:
-        checks += error_rate_checks(stable, canary, settings)
+        checks += error_rate_checks(stable, canary, settings, periods)
     if settings.check_latency:
-        checks += latency_checks(stable, canary, settings)
+        checks += latency_checks(stable, canary, settings, periods)
     checks += slo_checks(stable, canary, settings)
     if settings.check_sample_ratio and split is not None:
         weights, stable_split, canary_split = split
@@ -161,13 +167,16 @@ def evaluate(
     stable: RevisionCounts | NoData,
     canary: RevisionCounts | NoData,
     split: Sequence[SplitPeriod] = (),
+    periods: Sequence[tuple[RevisionCounts, RevisionCounts]] = (),
     seconds_without_data: float = 0.0,
 ) -> AnalysisResult:
     """Judge one rollout from both revisions' cumulative counts since the rollout started.
 
-    `split` holds the requests per period of constant weight (empty skips the sample-ratio
-    check); `seconds_without_data` is how long data has been missing, counted by the caller
-    from the last look that had data, and only matters when this look has none.
+    `periods` holds (stable, canary) counts per period of constant weight, compared period by
+    period (empty: the cumulative counts are compared as one period); `split` holds the
+    requests per period (empty skips the sample-ratio check); `seconds_without_data` is how
+    long data has been missing, counted by the caller from the last look that had data, and
+    only matters when this look has none.
     """
     if isinstance(stable, NoData) or isinstance(canary, NoData):
         reasons = [
@@ -176,7 +185,11 @@ def evaluate(
             if isinstance(counts, NoData)
         ]
         return _without_data(settings, "; ".join(reasons), seconds_without_data)
-    for side, counts in (("stable", stable), ("canary", canary)):
+    sides = [("stable", stable), ("canary", canary)]
+    for index, (period_stable, period_canary) in enumerate(periods):
+        sides += [(f"period {index + 1} stable", period_stable)]
+        sides += [(f"period {index + 1} canary", period_canary)]
+    for side, counts in sides:
         problem = _inconsistency(counts)
         if problem:
             return _without_data(settings, f"{side}: {problem}", seconds_without_data)
@@ -192,7 +205,10 @@ def evaluate(
             np.array([period.stable_requests for period in split], dtype=np.int64),
             np.array([period.canary_requests for period in split], dtype=np.int64),
         )
-    checks, overall = judge(settings, CountArrays.of(stable), CountArrays.of(canary), split_arrays)
+    period_arrays = [(CountArrays.of(s), CountArrays.of(c)) for s, c in periods] or None
+    checks, overall = judge(
+        settings, CountArrays.of(stable), CountArrays.of(canary), split_arrays, period_arrays
+    )
     evidence = tuple(CheckEvidence.of(check) for check in checks)
     verdict = VERDICT_OF[int(overall)]
     return AnalysisResult(

@@ -24,12 +24,14 @@ one with the smallest non-inferiority e-value.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from numpy.typing import NDArray
 
 from analysis.check import CheckArrays, decided
-from analysis.count_arrays import CountArrays, common_edges
-from analysis.margin import MarginTest, margin_test
+from analysis.count_arrays import CountArrays, Period, common_edges
+from analysis.margin import MarginTest, PeriodCounts, margin_test
 from analysis.settings import AnalysisSettings
 from analysis.verdict import CODE_OF, Role, Verdict
 
@@ -47,22 +49,31 @@ def _metric_names(edges: tuple[float, ...], index: NDArray[np.int64]) -> NDArray
 
 
 def latency_checks(
-    stable: CountArrays, canary: CountArrays, settings: AnalysisSettings
+    stable: CountArrays,
+    canary: CountArrays,
+    settings: AnalysisSettings,
+    periods: Sequence[Period] | None = None,
 ) -> list[CheckArrays]:
-    """The harm and non-inferiority checks; none when a revision has no histogram."""
+    """The harm and non-inferiority checks; none when a revision has no histogram.
+
+    `stable` and `canary` are the counts since the rollout started; `periods` the same counts
+    cut where the weight changed, compared period by period (None: one period)."""
+    periods = periods or [(stable, canary)]
     edges = common_edges(stable, canary)
+    for period_stable, period_canary in periods:
+        shared = set(common_edges(period_stable, period_canary))
+        edges = tuple(edge for edge in edges if edge in shared)
     if not edges:
         return []
     tolerance = settings.latency
     harm_alpha = settings.rollback_alpha
-    assert canary.cumulative is not None and stable.cumulative is not None  # edges exist
     # The histogram's own total is the trial count: a request counter scraped a moment apart
     # from the buckets must not turn into phantom fast or slow requests.
     test: MarginTest = margin_test(
-        canary_bad=canary.slower_than(edges),
-        canary_n=canary.cumulative[..., -1:],
-        stable_bad=stable.slower_than(edges),
-        stable_n=stable.cumulative[..., -1:],
+        [
+            PeriodCounts(c.slower_than(edges), c.total(), s.slower_than(edges), s.total())
+            for s, c in periods
+        ],
         tolerance=tolerance,
         alpha=harm_alpha,
     )

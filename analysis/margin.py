@@ -21,6 +21,7 @@ weak point at very low counts; `bench aa` measures the false rollback rate down 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,27 +57,84 @@ def _smoothed_variance(bad: FloatArray, n: FloatArray) -> FloatArray:
     return np.asarray(p * (1.0 - p) / (n + 1.0), dtype=np.float64)
 
 
+@dataclass(frozen=True)
+class PeriodCounts:
+    """Bad events and trials of both revisions in one period of constant canary weight."""
+
+    canary_bad: NDArray[np.int64] | FloatArray
+    canary_n: NDArray[np.int64] | FloatArray
+    stable_bad: NDArray[np.int64] | FloatArray
+    stable_n: NDArray[np.int64] | FloatArray
+
+
+@dataclass(frozen=True)
+class _Stratified:
+    """Both revisions' rates and their variances, combined over the periods."""
+
+    canary_rate: FloatArray
+    stable_rate: FloatArray
+    canary_variance: FloatArray
+    stable_variance: FloatArray
+    no_data: NDArray[np.bool_]
+
+
+def _stratified(periods: Sequence[PeriodCounts]) -> _Stratified:
+    """Rates as a weighted average of each period's, so that a drift shared by both revisions
+    cannot look like a difference between them.
+
+    The canary's share of traffic grows step by step: pooled over the rollout, its requests
+    lean on the later periods and stable's on the earlier ones, so latency or errors that
+    rise for both over time (a daily peak, a busy node) would show as a canary regression
+    (Simpson's paradox). Comparing within each period removes that; the periods are weighted
+    by their effective size `n_c n_s / (n_c + n_s)` (Cochran-Mantel-Haenszel weights, the most
+    precise combination when the effect is the same in every period), so a single period is
+    exactly the pooled test. A period where one revision served nothing weighs nothing.
+    """
+    rates_c, rates_s, vars_c, vars_s, sizes = [], [], [], [], []
+    for period in periods:
+        xc = np.asarray(period.canary_bad, dtype=np.float64)
+        nc = np.asarray(period.canary_n, dtype=np.float64)
+        xs = np.asarray(period.stable_bad, dtype=np.float64)
+        ns = np.asarray(period.stable_n, dtype=np.float64)
+        both = (nc > 0) & (ns > 0)
+        sizes.append(np.where(both, nc * ns / np.maximum(nc + ns, 1.0), 0.0))
+        rates_c.append(xc / np.maximum(nc, 1.0))
+        rates_s.append(xs / np.maximum(ns, 1.0))
+        vars_c.append(_smoothed_variance(xc, nc))
+        vars_s.append(_smoothed_variance(xs, ns))
+    size = np.stack(np.broadcast_arrays(*sizes))
+    total = np.sum(size, axis=0)
+    weight = size / np.maximum(total, 1e-300)
+
+    def combine(values: list[FloatArray], power: int) -> FloatArray:
+        stacked = np.stack(np.broadcast_arrays(*values))
+        return np.asarray(np.sum(weight**power * stacked, axis=0), dtype=np.float64)
+
+    no_data = np.asarray(total <= 0)
+    # Without data the e-values are set to 1 afterwards; a variance keeps the arithmetic finite.
+    placeholder = 0.25
+    return _Stratified(
+        canary_rate=combine(rates_c, 1),
+        stable_rate=combine(rates_s, 1),
+        canary_variance=np.where(no_data, placeholder, combine(vars_c, 2)),
+        stable_variance=np.where(no_data, placeholder, combine(vars_s, 2)),
+        no_data=no_data,
+    )
+
+
 def margin_test(
-    *,
-    canary_bad: NDArray[np.int64] | FloatArray,
-    canary_n: NDArray[np.int64] | FloatArray,
-    stable_bad: NDArray[np.int64] | FloatArray,
-    stable_n: NDArray[np.int64] | FloatArray,
-    tolerance: Tolerance,
-    alpha: float,
+    periods: Sequence[PeriodCounts], *, tolerance: Tolerance, alpha: float
 ) -> MarginTest:
-    """Test both questions on cumulative counts; `alpha` only sizes the reported interval,
-    whose lower end clears the absolute tolerance exactly when harm's absolute half does."""
-    xc = np.asarray(canary_bad, dtype=np.float64)
-    nc = np.asarray(canary_n, dtype=np.float64)
-    xs = np.asarray(stable_bad, dtype=np.float64)
-    ns = np.asarray(stable_n, dtype=np.float64)
-    pc = xc / np.maximum(nc, 1.0)
-    ps = xs / np.maximum(ns, 1.0)
-    vc = _smoothed_variance(xc, nc)
-    vs = _smoothed_variance(xs, ns)
+    """Test both questions on the counts of each period of constant weight (one period: the
+    cumulative counts); `alpha` only sizes the reported interval, whose lower end clears the
+    absolute tolerance exactly when harm's absolute half does."""
+    if not periods:
+        raise ValueError("margin_test needs the counts of at least one period")
+    combined = _stratified(periods)
+    pc, ps = combined.canary_rate, combined.stable_rate
+    vc, vs = combined.canary_variance, combined.stable_variance
     taus = mixture_scales(tolerance)
-    no_data = (nc <= 0) | (ns <= 0)
+    no_data = combined.no_data
 
     # Each half of the tolerance is a contrast d = p_c - slope * p_s - offset; both questions
     # of both halves go through one vectorised call (harm on d, non-inferiority on -d).

@@ -2,11 +2,14 @@
 
 `KcanaryDecider` runs `analysis.evaluate.judge` (the controller's code) on the simulated
 counts and rolls back at the first Fail, including a Fail from the no-data policy once a
-revision has served nothing for longer than its limit. `OracleSprt` knows the true error rates:
-Wald's SPRT of the canary's failures, true rate against the tolerance boundary, is the test no
-other with the same error rates beats on expected sample size, so it is the yardstick for
-requests-to-detection. `TrueEffectOracle` extends it to latency (requests slower than a bucket
-edge are bad events too) and to good canaries (the SPRT that shows them within the tolerance).
+revision has served nothing for longer than its limit. Like the controller, it hands `judge`
+the counts cut into periods of constant canary weight; `per_period=False` compares the pooled
+totals instead, the analysis that a drift shared by both revisions misleads. `OracleSprt`
+knows the true error rates: Wald's SPRT of the canary's failures, true rate against the
+tolerance boundary, is the test no other with the same error rates beats on expected sample
+size, so it is the yardstick for requests-to-detection. `TrueEffectOracle` extends it to
+latency (requests slower than a bucket edge are bad events too) and to good canaries (the SPRT
+that shows them within the tolerance).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from analysis.count_arrays import CountArrays
+from analysis.count_arrays import CountArrays, Period
 from analysis.evaluate import judge
 from analysis.settings import AnalysisSettings, Tolerance
 from analysis.verdict import CODE_OF, Verdict
@@ -30,11 +33,26 @@ def _count_arrays(arm: Arm, bounds: tuple[float, ...]) -> CountArrays:
     )
 
 
+def _added(total: Arm, increment: Arm) -> Arm:
+    return Arm(
+        total.requests + increment.requests,
+        total.failures + increment.failures,
+        total.cumulative + increment.cumulative,
+    )
+
+
 class KcanaryDecider:
     name = "kcanary"
 
-    def __init__(self, settings: AnalysisSettings) -> None:
+    def __init__(self, settings: AnalysisSettings, *, per_period: bool = True) -> None:
         self.settings = settings
+        self.per_period = per_period
+        if not per_period:
+            self.name = "kcanary-pooled"  # distinct, so both can judge the same traffic
+        # Cumulative (stable, canary) counts of each period of constant weight so far, and
+        # the weight of the latest: a tick at another weight starts a new period.
+        self._periods: list[tuple[Arm, Arm]] = []
+        self._period_weight: float | None = None
         self._last_data_seconds = np.zeros(0)
         # The overall verdict code of the latest look, per run: a benchmark reads the
         # inconclusive rate (promoted without a Pass) and sample-ratio holds from it.
@@ -46,6 +64,25 @@ class KcanaryDecider:
         self._last_data_seconds = np.zeros(runs)
         self.last_overall = np.zeros(runs, np.int64)
         self.first_pass_tick = np.full(runs, -1, np.int64)
+        self._periods = []
+        self._period_weight = None
+
+    def _periods_through(self, tick: Tick) -> list[Period]:
+        """Add this tick's increments to its period (a new one if the weight changed)."""
+        weight = tick.weights[-1]
+        if not self._periods or weight != self._period_weight:
+            self._periods.append((tick.stable_increment, tick.canary_increment))
+            self._period_weight = weight
+        else:
+            stable, canary = self._periods[-1]
+            self._periods[-1] = (
+                _added(stable, tick.stable_increment),
+                _added(canary, tick.canary_increment),
+            )
+        return [
+            (_count_arrays(stable, tick.bounds), _count_arrays(canary, tick.bounds))
+            for stable, canary in self._periods
+        ]
 
     def look(self, tick: Tick) -> NDArray[np.bool_]:
         split = (
@@ -53,11 +90,13 @@ class KcanaryDecider:
             tick.stable_per_interval,
             tick.canary_per_interval,
         )
+        periods = self._periods_through(tick) if self.per_period else None
         _, overall = judge(
             self.settings,
             _count_arrays(tick.stable, tick.bounds),
             _count_arrays(tick.canary, tick.bounds),
             split,
+            periods,
         )
         self.last_overall = overall
         passed_now = (overall == CODE_OF[Verdict.PASS]) & (self.first_pass_tick < 0)

@@ -10,7 +10,8 @@ LEVELS = ("debug", "info", "warning", "error")
 
 
 class JsonFormatter(logging.Formatter):
-    """`{"time", "level", "logger", "message"}`, plus `error` with the traceback if any."""
+    """`{"time", "level", "logger", "message"}`, the record's `fields` (`extra={"fields": ...}`)
+    as keys of their own, and `error` with the traceback if any."""
 
     def format(self, record: logging.LogRecord) -> str:
         line = {
@@ -19,6 +20,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            line.update({key: value for key, value in fields.items() if key not in line})
         if record.exc_info:
             line["error"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False)

@@ -25,10 +25,13 @@ Knative's revisions (stable latestRolledoutRevision, canary latestCreatedRevisio
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from datetime import datetime
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from analysis.counts import RevisionCounts
 from analysis.evaluate import SplitPeriod, evaluate
 from analysis.prometheus import PrometheusSource
 from analysis.query_result import NoData, NoDataKind
@@ -45,7 +48,7 @@ from reconcile.metrics import MetricsRecorder
 from rollout.annotations import ANALYSIS, InvalidStrategy
 from rollout.evidence import AnalysisResult, Verdict
 from rollout.machine import whole_seconds
-from rollout.state import RolloutState
+from rollout.state import RolloutState, WeightPeriod
 from rollout.strategy import LatencyMethod, MetricsSource, Strategy, TrafficMode
 from traffic.errors import RouteError
 from traffic.inference_service import DeploymentMode, deployment_mode
@@ -89,8 +92,13 @@ class AnalysisJob:
     since: datetime
     """rolloutStartedAt: every count is since then (recomputed each tick)."""
     at: datetime
-    canary_weight: int
-    step_started_at: datetime | None
+    periods: tuple[WeightPeriod, ...] = ()
+    """The periods of constant weight since the rollout started (status.weightPeriods)."""
+
+    @property
+    def canary_weight(self) -> int:
+        """The weight of the period under way (0 before any)."""
+        return self.periods[-1].weight if self.periods else 0
 
 
 class Analyst(Protocol):
@@ -216,11 +224,81 @@ def revision_refs(strategy: Strategy, isvc: JsonObject) -> tuple[RevisionRef, Re
     )
 
 
-class PrometheusAnalyst:
-    """Counts both revisions since the rollout started and judges them (analysis.evaluate)."""
+@dataclass(frozen=True)
+class _Window:
+    """One period of constant weight, as counted: [since, until] at `weight` percent."""
 
-    def __init__(self, source: PrometheusSource) -> None:
+    weight: int
+    since: datetime
+    until: datetime
+
+
+def windows(job: AnalysisJob) -> list[_Window]:
+    """The job's periods of constant weight up to its time (one window without periods)."""
+    periods = [p for p in job.periods if p.since < job.at]
+    if not periods:
+        return [_Window(-1, job.since, job.at)]
+    bounds = [max(p.since, job.since) for p in periods[1:]] + [job.at]
+    return [
+        _Window(p.weight, max(p.since, job.since), until)
+        for p, until in zip(periods, bounds, strict=True)
+    ]
+
+
+_NOTHING_SERVED = NoData.because(NoDataKind.NO_DATA, "no series for the revision yet")
+
+
+@dataclass(frozen=True)
+class _Counted:
+    """What one tick counted: totals since the rollout started (or why they are missing),
+    (stable, canary) per period in which both served, and requests per period for the split."""
+
+    stable: RevisionCounts | NoData = _NOTHING_SERVED
+    canary: RevisionCounts | NoData = _NOTHING_SERVED
+    periods: tuple[tuple[RevisionCounts, RevisionCounts], ...] = ()
+    split: tuple[SplitPeriod, ...] = ()
+
+    def with_window(
+        self, window: _Window, stable: RevisionCounts | None, canary: RevisionCounts | None
+    ) -> _Counted:
+        periods = self.periods
+        if stable is not None and canary is not None:
+            periods = (*periods, (stable, canary))
+        split = self.split
+        if window.weight >= 0:
+            served = SplitPeriod(
+                float(window.weight),
+                stable.requests if stable is not None else 0,
+                canary.requests if canary is not None else 0,
+            )
+            split = (*split, served)
+        return _Counted(_add(self.stable, stable), _add(self.canary, canary), periods, split)
+
+    def finished(self) -> _Counted:
+        """Without a period at a weight strictly between 0 and 100 there is no split to test."""
+        if any(0 < period.canary_percent < 100 for period in self.split):
+            return self
+        return replace(self, split=())
+
+
+def _add(total: RevisionCounts | NoData, more: RevisionCounts | None) -> RevisionCounts | NoData:
+    if more is None:
+        return total
+    return more if isinstance(total, NoData) else total.plus(more)
+
+
+class PrometheusAnalyst:
+    """Counts both revisions in each period of constant weight and judges them
+    (analysis.evaluate): within each period, so a drift both share is not a regression."""
+
+    CLOSED_AFTER = timedelta(minutes=1)
+    """A period ended this long ago has all its samples scraped: its counts are kept."""
+
+    def __init__(self, source: PrometheusSource, *, cache_size: int = 4096) -> None:
         self._source = source
+        self._closed: OrderedDict[tuple[object, ...], RevisionCounts] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
 
     @classmethod
     def connect(
@@ -246,35 +324,55 @@ class PrometheusAnalyst:
         self._source.close()
 
     def analyse(self, job: AnalysisJob) -> AnalysisResult:
-        return self._analyse(job)
-
-    def _analyse(self, job: AnalysisJob) -> AnalysisResult:
-        template = job.plan.template
-        stable = self._source.revision_counts(template, job.stable, since=job.since, at=job.at)
-        canary = self._source.revision_counts(template, job.canary, since=job.since, at=job.at)
-        split: tuple[SplitPeriod, ...] = ()
-        have_data = not isinstance(stable, NoData) and not isinstance(canary, NoData)
-        # Without data there is nothing to split, and a Prometheus that times out would only
-        # time out again: the tick would block its worker twice as long.
-        if have_data and job.step_started_at is not None and 0 < job.canary_weight < 100:
-            split = self._split(job, job.step_started_at)
+        counted = self._count(job)
         result = evaluate(
             job.plan.settings,
-            stable=stable,
-            canary=canary,
-            split=split,
+            stable=counted.stable,
+            canary=counted.canary,
+            split=counted.split,
+            periods=counted.periods,
         )
         checks = tuple(status_check(check.to_dict()) for check in result.checks)
         return AnalysisResult(job.canary_hash, job.at, Verdict(result.verdict.value), checks)
 
-    def _split(self, job: AnalysisJob, step_start: datetime) -> tuple[SplitPeriod, ...]:
-        """Requests per revision since the current weight was set: one period of that weight."""
+    def _count(self, job: AnalysisJob) -> _Counted:
+        """Both revisions' counts per period and in all, or the first reason they cannot be had.
+
+        A revision without series in a period (it served nothing there yet) is no reason to
+        give up: that period weighs nothing in the comparison, and its requests count as none
+        in the split. Any other missing data makes the whole tick NoData, and a Prometheus that
+        fails once is not asked again in the same tick (it would only time out again)."""
+        counted = _Counted()
+        for window in windows(job):
+            sides: list[RevisionCounts | None] = []
+            for ref in (job.stable, job.canary):
+                counts = self._window_counts(job, ref, window)
+                if isinstance(counts, NoData) and counts.kind is not NoDataKind.NO_DATA:
+                    return _Counted(counts, counts)
+                sides.append(counts if isinstance(counts, RevisionCounts) else None)
+            try:
+                counted = counted.with_window(window, sides[0], sides[1])
+            except ValueError as error:
+                broken = NoData.because(NoDataKind.BAD_RESPONSE, str(error))
+                return _Counted(broken, broken)
+        return counted.finished()
+
+    def _window_counts(
+        self, job: AnalysisJob, ref: RevisionRef, window: _Window
+    ) -> RevisionCounts | NoData:
         template = job.plan.template
-        stable = self._source.revision_counts(template, job.stable, since=step_start, at=job.at)
-        canary = self._source.revision_counts(template, job.canary, since=step_start, at=job.at)
-        if isinstance(stable, NoData) or isinstance(canary, NoData):
-            return ()
-        return (SplitPeriod(float(job.canary_weight), stable.requests, canary.requests),)
+        key = (template, ref, window.since, window.until)
+        with self._lock:
+            kept = self._closed.get(key)
+        if kept is not None:
+            return kept
+        counts = self._source.revision_counts(template, ref, since=window.since, at=window.until)
+        if isinstance(counts, RevisionCounts) and job.at - window.until >= self.CLOSED_AFTER:
+            with self._lock:
+                self._closed[key] = counts
+                while len(self._closed) > self._cache_size:
+                    self._closed.popitem(last=False)
+        return counts
 
 
 def status_check(evidence: dict[str, Any]) -> dict[str, Any]:

@@ -340,13 +340,13 @@ class Reconciler:
             canary=canary,
             since=state.rollout_started_at,
             at=now,
-            canary_weight=state.canary_weight,
-            step_started_at=state.step_started_at,
+            periods=state.weight_periods,
         )
         started = time.monotonic()
         result = self._analyst.analyse(job)
         self._metrics.analysis_duration.observe(time.monotonic() - started)
         self._record_checks(objects, result)
+        _log_analysis(objects, job, result)
         return result
 
     # -- metrics and wake-ups --------------------------------------------------------------------
@@ -395,6 +395,50 @@ class Reconciler:
             poll = now + self._poll
             wake = poll if wake is None else min(wake, poll)
         return wake
+
+
+def _log_analysis(objects: RolloutObjects, job: AnalysisJob, result: AnalysisResult) -> None:
+    """One line per analysis tick: the verdict and each check's counts and evidence, so a
+    decision can be traced tick by tick from the log alone."""
+    checks = [
+        {
+            key: check.get(key)
+            for key in ("name", "verdict", "stable", "canary", "evalue", "samples")
+        }
+        for check in result.checks
+    ]
+    weight = job.canary_weight
+    summary = ", ".join(
+        f"{c['name']}={c['verdict']} e={_short(c['evalue'])} n={_samples(c['samples'])}"
+        for c in checks
+    )
+    log.info(
+        "%s: analysis at %d%%: %s (%s)",
+        objects,
+        weight,
+        result.verdict.value,
+        summary or "no checks",
+        extra={
+            "fields": {
+                "namespace": objects.namespace,
+                "name": objects.name,
+                "weight": weight,
+                "verdict": result.verdict.value,
+                "checks": checks,
+            }
+        },
+    )
+
+
+def _short(value: object) -> str:
+    number = _number(value)
+    return "-" if number is None else f"{number:.3g}"
+
+
+def _samples(value: object) -> str:
+    if isinstance(value, dict):
+        return f"{value.get('stable')}/{value.get('canary')}"
+    return str(value)
 
 
 def _generation(isvc: JsonObject) -> int | None:

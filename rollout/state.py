@@ -97,6 +97,14 @@ class Pause:
 
 
 @dataclass(frozen=True)
+class WeightPeriod:
+    """From `since` on (until the next period), the canary was asked for `weight` percent."""
+
+    weight: int
+    since: datetime
+
+
+@dataclass(frozen=True)
 class RolloutState:
     phase: Phase = Phase.INITIALIZING
     message: str = ""
@@ -111,6 +119,9 @@ class RolloutState:
     """When the canary became ready and took traffic: the analysis window and its ticks start
     here. None while waiting for the canary."""
     step_started_at: datetime | None = None
+    weight_periods: tuple[WeightPeriod, ...] = ()
+    """Each change of the canary's weight since the rollout started: the analysis compares the
+    revisions within each period of constant weight."""
     pause: Pause | None = None
     last_analysis: AnalysisSummary | None = None
     no_data_since: datetime | None = None
@@ -158,6 +169,13 @@ class RolloutState:
     def with_step(self, index: int, weight: int, started_at: datetime | None) -> RolloutState:
         return replace(self, current_step=index, canary_weight=weight, step_started_at=started_at)
 
+    def with_weight_from(self, weight: int, at: datetime) -> RolloutState:
+        """A new period of constant weight from `at`, unless the weight stays what it was."""
+        periods = self.weight_periods
+        if periods and periods[-1].weight == weight:
+            return self
+        return replace(self, weight_periods=(*periods, WeightPeriod(weight, at)))
+
     def with_rollout_started(self, at: datetime | None) -> RolloutState:
         return replace(self, rollout_started_at=at)
 
@@ -187,6 +205,7 @@ class RolloutState:
             canary_weight=0,
             rollout_started_at=None,
             step_started_at=None,
+            weight_periods=(),
             pause=None,
             last_analysis=None,
             no_data_since=None,

@@ -27,6 +27,7 @@ from rollout.state import (
     Pause,
     Phase,
     RolloutState,
+    WeightPeriod,
 )
 
 
@@ -45,6 +46,7 @@ def to_status(state: RolloutState) -> dict[str, Any]:
         "canary": _revision_out(state.canary),
         "rolloutStartedAt": _time_out(state.rollout_started_at),
         "stepStartedAt": _time_out(state.step_started_at),
+        "weightPeriods": [_period_out(period) for period in state.weight_periods] or None,
         "lastAnalysis": _analysis_out(state.last_analysis),
         "conditions": [_condition_out(condition) for condition in state.conditions],
         "history": [_entry_out(entry) for entry in state.history],
@@ -88,6 +90,7 @@ def _state_in(status: Mapping[str, Any]) -> RolloutState:
         canary=_revision_in(status.get("canary")),
         rollout_started_at=_time_in(status.get("rolloutStartedAt")),
         step_started_at=_time_in(status.get("stepStartedAt")),
+        weight_periods=tuple(_period_in(item) for item in status.get("weightPeriods") or ()),
         pause=pause,
         last_analysis=last,
         no_data_since=no_data_since,
@@ -122,6 +125,14 @@ def _time_in(text: object) -> datetime | None:
 
 
 # -- parts ---------------------------------------------------------------------------------------
+
+
+def _period_out(period: WeightPeriod) -> dict[str, Any]:
+    return {"weight": period.weight, "since": format_time(period.since)}
+
+
+def _period_in(item: Mapping[str, Any]) -> WeightPeriod:
+    return WeightPeriod(weight=int(item["weight"]), since=parse_time(str(item["since"])))
 
 
 def _revision_out(revision: Revision | None) -> dict[str, Any] | None:

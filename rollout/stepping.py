@@ -52,6 +52,7 @@ def enter_step(state: RolloutState, index: int, tick: Tick) -> Transition:
         message = f"{where}: paused at {state.canary_weight}% {how_long}"
         return stay(paused.with_phase(Phase.PAUSED, message), normal("Paused", message))
     moved = state.with_step(index, step.weight, tick.now).with_pause(None)
+    moved = moved.with_weight_from(step.weight, tick.now)
     canary = state.canary.hash if state.canary else "?"
     message = f"{where}: {step.weight}% of traffic to canary {canary}"
     return stay(moved.with_phase(Phase.PROGRESSING, message), normal("StepStarted", message))

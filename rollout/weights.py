@@ -22,7 +22,12 @@ def desired_weight(state: RolloutState, tick: Tick) -> int | None:
     if phase in (Phase.PROGRESSING, Phase.PAUSED):
         return state.canary_weight
     if phase is Phase.PROMOTING:
-        return 0 if promotion_ready(state, tick) else state.canary_weight
+        if promotion_ready(state, tick):
+            return 0
+        # With a primary copy the canary keeps its share while the copy updates; without one
+        # the router promotes by its own means (KServe: canaryTrafficPercent 100 until rolled
+        # out), and asking for the last step's weight meanwhile would undo that.
+        return state.canary_weight if tick.strategy.uses_primary_copy else None
     return 0
 
 

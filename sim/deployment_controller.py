@@ -98,7 +98,10 @@ class DeploymentController:
             live.add(key)
             if meta.get("deletionTimestamp"):
                 continue
-            self._sync(key, deployment)
+            try:
+                self._sync(key, deployment)
+            except Exception:  # one Deployment's trouble must not stall every other one
+                log.exception("deployment %s/%s: sync failed", *key)
         for record in self._pods.all():
             if (record.namespace, record.owner) not in live:
                 self._terminating.pop(record.name, None)

@@ -23,7 +23,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import threading
 import time
+from collections import Counter
 from collections.abc import Mapping
 
 import aiohttp
@@ -85,6 +87,10 @@ class Gateway:
         self._rng = random.Random(seed)
         self._table = RoutingTable()
         self.metrics = IstioRequestMetrics()
+        self._sent: Counter[tuple[str, str]] = Counter()
+        """Requests sent upstream per (namespace, workload), counted when sent, as Envoy's
+        upstream_rq_total is: Istio's metrics count a request when it completes."""
+        self._sent_lock = threading.Lock()
         self._session: aiohttp.ClientSession | None = None
         self._runners: list[web.AppRunner] = []
         self._shadows: set[asyncio.Task[None]] = set()  # mirrored requests in flight
@@ -106,6 +112,14 @@ class Gateway:
     def set_routes(self, table: RoutingTable) -> None:
         """Swap in a new routing table; requests already routed keep their backend."""
         self._table = table
+
+    def sent_by_workload(self, namespace: str) -> Counter[str]:
+        """Requests sent so far to the pods of each workload in `namespace`, counted when each
+        left the gateway (a request to a slow pod counts for the route that sent it)."""
+        with self._sent_lock:
+            return Counter(
+                {workload: n for (ns, workload), n in self._sent.items() if ns == namespace}
+            )
 
     def metrics_text(self) -> str:
         return exposition(self.metrics.families).decode()
@@ -196,6 +210,8 @@ class Gateway:
         endpoint = self._rng.choice(endpoints)
         for attempt in range(self._retries + 1):
             tried.append(endpoint)
+            with self._sent_lock:
+                self._sent[(endpoint.pod.namespace, endpoint.pod.workload)] += 1
             try:
                 response = await self._send(endpoint, request, headers, body)
             except (aiohttp.ClientConnectorError, ConnectionRefusedError):

@@ -7,12 +7,17 @@ loopback port, so ~50 pods fit on a 2-core machine.
 
 from __future__ import annotations
 
+import logging
 from types import TracebackType
 
 from sim.background_loop import BackgroundLoop
 from sim.mesh.pod import PodIdentity
 from sim.modelserver.naming import ModelServerSpec
 from sim.modelserver.server import ModelServer
+
+log = logging.getLogger(__name__)
+
+STOP_WAIT_S = 5.0
 
 __all__ = ["ModelServer", "ModelServerHost"]
 
@@ -70,10 +75,16 @@ class ModelServerHost:
         return self.launch(server.spec, pod or server.pod)
 
     def delete(self, server: ModelServer) -> None:
-        """Delete the pod: its server stops and its port is freed."""
-        self._loop.run(server.stop())
+        """Delete the pod: its server stops and its port is freed.
+
+        Like a kubelet, the caller does not wait for a slow termination: a stop that takes
+        longer than `STOP_WAIT_S` (a loop busy serving every other pod) finishes on its own."""
         if server in self._servers:
             self._servers.remove(server)
+        try:
+            self._loop.run(server.stop(), timeout=STOP_WAIT_S)
+        except TimeoutError:
+            log.warning("pod %s is still terminating; not waiting for it", server.pod.pod_name)
 
     def stop(self) -> None:
         """Delete every pod, and stop the loop if this host started it."""

@@ -25,7 +25,14 @@ def test_bench_aa_writes_results_and_prints_rows(
     report = json.loads((tmp_path / "aa.json").read_text())
     assert report["seed"] == 4 and "--runs=100" in report["command"]
     assert report["power"] and report["cpu"]["rollouts"] == 1000
-    assert "False rollbacks" in (tmp_path / "aa.md").read_text()
+    # The pooled contrast under a shared drift exceeds alpha, yet the exit code (0 above) only
+    # counts kcanary's per-period analysis.
+    drift = {(row["rps"], row["alpha"], row["analysis"]): row for row in report["drift"]}
+    assert {analysis for _, _, analysis in drift} == {"per period", "pooled"}
+    assert not drift[(200.0, 0.05, "pooled")]["within_alpha"]
+    assert drift[(200.0, 0.05, "per period")]["within_alpha"]
+    markdown = (tmp_path / "aa.md").read_text()
+    assert "False rollbacks" in markdown and "drift both revisions share" in markdown
 
 
 def test_bench_aa_refuses_too_few_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

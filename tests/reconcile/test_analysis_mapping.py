@@ -26,6 +26,7 @@ from reconcile.analysis_run import (
 from reconcile.metrics import MetricsRecorder
 from rollout.annotations import InvalidStrategy, parse_strategy
 from rollout.evidence import Verdict
+from rollout.state import WeightPeriod
 from rollout.strategy import Strategy
 
 BASE = {"kcanary.io/strategy": "canary", "kcanary.io/traffic": "istio"}
@@ -200,8 +201,7 @@ def job(plan: AnalysisPlan, at: datetime) -> AnalysisJob:
         canary=canary,
         since=START,
         at=at,
-        canary_weight=10,
-        step_started_at=START,
+        periods=(WeightPeriod(10, START),),
     )
 
 
@@ -214,7 +214,7 @@ def test_prometheus_down_is_a_no_data_verdict_and_counts_each_failed_query() -> 
     assert result.verdict is Verdict.NO_DATA
     assert result.revision == "abc"
     assert reasons and set(reasons) == {"unreachable"}
-    assert queries.asked == 2, "one failed query per revision, then the tick gives up"
+    assert queries.asked == 1, "the tick gives up at the first failed query"
     assert all(set(check) == set(STATUS_CHECK_FIELDS) for check in result.checks)
 
 
@@ -260,4 +260,74 @@ def test_an_unreachable_prometheus_is_counted_by_reason_in_the_controllers_metri
     counted = metrics.registry.get_sample_value(
         "kcanary_prometheus_query_errors_total", {"reason": "unreachable"}
     )
-    assert counted == 2
+    assert counted == 1, "one failed query, then the tick gives up"
+
+
+def _two_period_prometheus(plan: AnalysisPlan) -> FakeQueries:
+    """Requests only: 10% for the first minute (900 + 100), 50% after it (500 + 500 by +120s)."""
+    t0 = START.timestamp()
+    cumulative = {
+        "stable": ((t0 - 10, 0.0), (t0 + 60, 900.0), (t0 + 120, 1400.0), (t0 + 300, 1400.0)),
+        "canary": ((t0 - 10, 0.0), (t0 + 60, 100.0), (t0 + 120, 600.0), (t0 + 300, 600.0)),
+    }
+    series = {}
+    for side, workload in (("stable", "iris-primary-predictor"), ("canary", "iris-predictor")):
+        queries = plan.template.render(RevisionRef("models", "iris", workload))
+        series[queries.requests] = [Series({"pod": side}, cumulative[side])]
+        assert queries.failures is not None
+        zero = tuple((t, 0.0) for t, _ in cumulative[side])
+        series[queries.failures] = [Series({"pod": side}, zero)]
+    return FakeQueries(series)
+
+
+def test_each_period_of_constant_weight_is_counted_on_its_own_and_kept_once_closed() -> None:
+    full = plan_of()
+    plan = AnalysisPlan(
+        replace(full.template, latency_buckets=None), replace(full.settings, check_latency=False)
+    )
+    queries = _two_period_prometheus(plan)
+    analyst = PrometheusAnalyst(PrometheusSource(queries))
+    periods = (WeightPeriod(10, START), WeightPeriod(50, START + timedelta(seconds=60)))
+
+    def look(after_s: int) -> Any:
+        at = START + timedelta(seconds=after_s)
+        return analyst.analyse(replace(job(plan, at), periods=periods))
+
+    result = look(121)
+    harm = next(c for c in result.checks if c["name"] == "error-rate-harm")
+    assert harm["samples"] == {"stable": 1400, "canary": 600}, "totals over both periods"
+    ratio = next(c for c in result.checks if c["name"] == "sample-ratio")
+    assert ratio["verdict"] == "Pass", "each period's split matches its own weight"
+    asked = queries.asked
+    look(200)  # the first period ended over a minute ago: its counts are kept
+    look(201)
+    second, third = queries.asked - asked, None
+    assert second == 2 * 2 * 2, "the first look after closing reads both periods"
+    asked = queries.asked
+    look(202)
+    third = queries.asked - asked
+    assert third == 2 * 2, "then only the period under way is read"
+
+
+def test_a_revision_that_served_nothing_in_a_period_does_not_stop_the_analysis() -> None:
+    full = plan_of()
+    plan = AnalysisPlan(
+        replace(full.template, latency_buckets=None), replace(full.settings, check_latency=False)
+    )
+    queries = _two_period_prometheus(plan)
+    # The canary's series appear only at +60s: nothing from it in the first period.
+    for selector, found in queries.series.items():
+        if "iris-predictor" in selector and "primary" not in selector:
+            queries.series[selector] = [
+                Series(
+                    one.labels, tuple((t, v) for t, v in one.samples if t >= START.timestamp() + 60)
+                )
+                for one in found
+            ]
+    analyst = PrometheusAnalyst(PrometheusSource(queries))
+    periods = (WeightPeriod(10, START), WeightPeriod(50, START + timedelta(seconds=60)))
+    result = analyst.analyse(replace(job(plan, START + timedelta(seconds=121)), periods=periods))
+    assert result.verdict is not Verdict.NO_DATA
+    ratio = next(c for c in result.checks if c["name"] == "sample-ratio")
+    # A series that appears counts from zero: its first sample's 100 fall in the second period.
+    assert ratio["samples"]["canary"] == 600, ratio

@@ -72,6 +72,9 @@ class FakeCluster:
     primary_updated_at: datetime | None = None
     route_weight: int | None = None
     promoted_in_router: Revision | None = None
+    router_rollout_time: timedelta = timedelta(seconds=0)
+    """kserve mode: how long KServe takes to roll out a revision promoted through it."""
+    promotion_asked_at: datetime | None = None
     verdict: Callable[[FakeCluster], Verdict] = lambda cluster: Verdict.PASS
     status: dict[str, Any] = field(default_factory=dict)
     action_by: str | None = "alice"
@@ -117,7 +120,9 @@ class FakeCluster:
             weight=self.route_weight,
             promotion_complete=self.promoted_in_router is not None
             and canary is not None
-            and self.promoted_in_router.hash == canary.hash,
+            and self.promoted_in_router.hash == canary.hash
+            and self.promotion_asked_at is not None
+            and self.now - self.promotion_asked_at >= self.router_rollout_time,
             analysis=result,
             request=request,
             generation=1,
@@ -159,6 +164,8 @@ class FakeCluster:
         elif isinstance(action, PromoteInRouter):
             # Serverless: canaryTrafficPercent 100; KServe rolls the canary out at once here.
             self.set_route(100)
+            if self.promoted_in_router is None or self.promoted_in_router != action.revision:
+                self.promotion_asked_at = self.now
             self.promoted_in_router = action.revision
         elif isinstance(action, HandBack):
             self.handed_back = True

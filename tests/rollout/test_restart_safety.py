@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import random
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from fake_rollout_cluster import FakeCluster, Killed
@@ -70,6 +71,8 @@ def play(
 ) -> FakeCluster:
     cluster = FakeCluster(verdict=verdict)
     cluster.annotations["kcanary.io/traffic"] = traffic
+    if traffic == "kserve":  # KServe takes a while to roll a promoted revision out
+        cluster.router_rollout_time = timedelta(seconds=30)
     cluster.run_until("Stable")
     cluster.deploy(V2)
     for tick in range(160):

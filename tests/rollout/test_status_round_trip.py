@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 from fake_rollout_cluster import FakeCluster
@@ -194,3 +195,31 @@ def test_a_serverless_canary_keeps_its_knative_name_in_canary_but_not_in_history
     assert status["canary"]["revisionName"] == "iris-predictor-00002"
     assert "revisionName" not in status["history"][-1]
     assert from_status(status) == started
+
+
+def test_each_weight_change_of_a_rollout_starts_a_period_the_status_keeps() -> None:
+    cluster = FakeCluster()
+    cluster.annotations["kcanary.io/steps"] = "10,pause:30s,25,50"
+    cluster.run(30)
+    cluster.deploy("s3://models/iris/v2")
+    cluster.verdict = lambda c: Verdict.INCONCLUSIVE
+    seen: list[list[tuple[int, str]]] = []
+    for _ in range(200):
+        cluster.reconcile()
+        periods = [(p["weight"], p["since"]) for p in cluster.status.get("weightPeriods") or []]
+        if periods and (not seen or seen[-1] != periods):
+            seen.append(periods)
+        if cluster.phase == "Stable":
+            break
+        cluster.advance(5)
+    assert cluster.phase == "Stable"
+    final = seen[-1]
+    # The pause keeps 10% (no new period); each later step's period starts when it was entered.
+    assert [weight for weight, _ in final] == [10, 25, 50]
+    assert [since for _, since in final] == sorted({since for _, since in final})
+    assert all(earlier == later[: len(earlier)] for earlier, later in itertools.pairwise(seen))
+    cluster.deploy("s3://models/iris/v3")
+    cluster.reconcile()
+    periods = cluster.status.get("weightPeriods") or []
+    assert [p["weight"] for p in periods] == [10], "the next rollout starts its own periods"
+    assert periods[0]["since"] > final[-1][1]
