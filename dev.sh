@@ -2,6 +2,7 @@
 # Set-up and entry points for a fresh Debian/Ubuntu machine with Python 3.11+.
 #   ./dev.sh demo    install what is missing, then run the demo
 #   ./dev.sh test    install what is missing, then run lint, type checks, layer checks and tests
+#                    (with pytest arguments: lint and checks, then only that pytest run)
 #   ./dev.sh demos   every demo scenario on the istio router, and good/error-regression on the
 #                    others (about 10 minutes; CI runs good and error-regression on istio)
 set -euo pipefail
@@ -44,12 +45,40 @@ bootstrap() {
   export PATH="$PWD/$VENV/bin:$PATH"
 }
 
+# The areas that spend most of their time waiting on rollouts run beside the others, each in a
+# pytest process of its own, so the whole suite stays within CI's budget on two cores.
+SIDE_LANES=(tests/e2e tests/demo)
+
 run_tests() {
   ruff check .
   ruff format --check .
   mypy
   lint-imports
-  python -m pytest "$@"
+  if [ $# -gt 0 ]; then
+    python -m pytest "$@"
+    return
+  fi
+  local logs lane status=0 pids=() ignores=()
+  logs=$(mktemp -d)
+  for lane in "${SIDE_LANES[@]}"; do
+    python -m pytest "$lane" >"$logs/$(basename "$lane").log" 2>&1 &
+    pids+=($!)
+    ignores+=("--ignore=$lane")
+  done
+  python -m pytest "${ignores[@]}" || status=1
+  for i in "${!SIDE_LANES[@]}"; do
+    lane=${SIDE_LANES[$i]}
+    if wait "${pids[$i]}"; then
+      echo "== $lane: passed"
+      tail -n 1 "$logs/$(basename "$lane").log"
+    else
+      status=1
+      echo "== $lane: FAILED"
+      cat "$logs/$(basename "$lane").log"
+    fi
+  done
+  rm -rf "$logs"
+  return $status
 }
 
 run_demo() {

@@ -22,7 +22,7 @@ from kubernetes import config as k8s_config
 from kcanary.controller_command import SERVICE_ACCOUNT
 from kcanary.log_format import configure_logging
 from reconcile.analysis_run import PrometheusAnalyst
-from reconcile.controller import Controller, ControllerConfig
+from reconcile.controller import Controller, ControllerConfig, connections_needed
 from reconcile.leader import LeaseConfig
 from reconcile.metrics import MetricsRecorder
 
@@ -33,16 +33,20 @@ def in_pod() -> bool:
     return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and (SERVICE_ACCOUNT / "token").exists()
 
 
-def api_client(kubeconfig: str | None, context: str | None) -> k8s_client.ApiClient:
-    """The service account in a pod (unless a kubeconfig is named), else the kubeconfig."""
+def api_client(
+    kubeconfig: str | None, context: str | None, *, connections: int = 10
+) -> k8s_client.ApiClient:
+    """The service account in a pod (unless a kubeconfig is named), else the kubeconfig; with
+    room for `connections` open at once (every watch holds one for as long as it streams)."""
+    configuration = k8s_client.Configuration()
     if kubeconfig is None and in_pod():
-        configuration = k8s_client.Configuration()
         k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-        return k8s_client.ApiClient(configuration)
-    loaded: k8s_client.ApiClient = k8s_config.new_client_from_config(  # type: ignore[no-untyped-call]
-        config_file=kubeconfig, context=context
-    )
-    return loaded
+    else:
+        k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
+            config_file=kubeconfig, context=context, client_configuration=configuration
+        )
+    configuration.connection_pool_maxsize = max(connections, 1)
+    return k8s_client.ApiClient(configuration)
 
 
 def lease_namespace(flag: str | None) -> str:
@@ -72,12 +76,17 @@ def run(args: argparse.Namespace) -> int:
         analyst = PrometheusAnalyst.connect(
             args.prometheus_url, metrics=metrics, token_file=args.prometheus_token_file
         )
-        client = api_client(args.kubeconfig, args.context)
+        namespaces = tuple(args.namespace or ())
+        client = api_client(
+            args.kubeconfig,
+            args.context,
+            connections=connections_needed(len(namespaces), ControllerConfig.workers),
+        )
     except (ValueError, k8s_config.ConfigException, OSError) as error:
         print(f"kcanary controller: {error}", file=sys.stderr)
         return 2
     config = ControllerConfig(
-        namespaces=tuple(args.namespace or ()),
+        namespaces=namespaces,
         identity=identity,
         lease=lease,
         metrics_address=args.metrics_addr,

@@ -61,6 +61,16 @@ class ControllerConfig:
     sync_timeout_s: float = 60.0
 
 
+WATCHED_KINDS = 3
+"""InferenceServices, InferenceRollouts and KServe's Deployments, per watched namespace."""
+
+
+def connections_needed(namespaces: int, workers: int) -> int:
+    """API connections the controller can hold at once: one per watch, one per worker, and
+    the lease, Events and a spare."""
+    return WATCHED_KINDS * max(namespaces, 1) + workers + 3
+
+
 class CachedObjects:
     """Reads watched kinds from the informers' caches and everything else from the API."""
 
