@@ -74,6 +74,10 @@ FULL_STATUS: dict[str, Any] = {
     },
     "rolloutStartedAt": "2026-11-23T10:00:00Z",
     "stepStartedAt": "2026-11-23T10:02:00Z",
+    "weightPeriods": [
+        {"weight": 10, "since": "2026-11-23T10:00:00Z"},
+        {"weight": 25, "since": "2026-11-23T10:02:00Z"},
+    ],
     "lastAnalysis": {
         "time": "2026-11-23T10:03:00Z",
         "verdict": "Inconclusive",
@@ -272,7 +276,15 @@ def test_status_written_by_the_controller_survives_pruning_and_validates() -> No
 
     from rollout.evidence import AnalysisSummary, Verdict
     from rollout.revision import Revision
-    from rollout.state import ActionRecord, Condition, HistoryEntry, Outcome, Phase, RolloutState
+    from rollout.state import (
+        ActionRecord,
+        Condition,
+        HistoryEntry,
+        Outcome,
+        Phase,
+        RolloutState,
+        WeightPeriod,
+    )
     from rollout.status import to_status
 
     moment = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -289,6 +301,7 @@ def test_status_written_by_the_controller_survives_pruning_and_validates() -> No
         canary=canary,
         rollout_started_at=moment,
         step_started_at=moment,
+        weight_periods=(WeightPeriod(10, moment), WeightPeriod(25, moment)),
         last_analysis=AnalysisSummary(moment, Verdict.INCONCLUSIVE, (check,)),
         conditions=(Condition("Ready", "True", "Progressing", "ok", moment, 3),),
         history=(
