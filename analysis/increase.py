@@ -56,6 +56,8 @@ class GroupTally:
     last_time: float | None = None
     last_values: Mapping[str, float] = field(default_factory=dict)
     increases: Mapping[str, float] = field(default_factory=dict)
+    last_gap: float | None = None
+    """Seconds between the last two samples: the scrape interval, as the samples show it."""
 
 
 def fold_group(
@@ -63,11 +65,14 @@ def fold_group(
 ) -> GroupTally:
     """Continue `tally` with rows of simultaneous member values, in time order."""
     last_time = tally.last_time
+    last_gap = tally.last_gap
     last_values = dict(tally.last_values)
     increases = dict(tally.increases)
     for time, values in rows:
         if last_time is not None and time <= last_time:
             continue
+        if last_time is not None:
+            last_gap = time - last_time
         if time > since:
             reset = any(
                 value < last_values[member]
@@ -80,7 +85,9 @@ def fold_group(
                 increases[member] = increases.get(member, 0.0) + counted
         last_values.update(values)
         last_time = time
-    return GroupTally(last_time=last_time, last_values=last_values, increases=increases)
+    return GroupTally(
+        last_time=last_time, last_values=last_values, increases=increases, last_gap=last_gap
+    )
 
 
 def fold_series(
@@ -113,6 +120,17 @@ def fold_series(
         ordered = sorted(rows.items())
         updated[key] = fold_group(updated.get(key, GroupTally()), ordered, since=since)
     return updated
+
+
+def staleness(tallies: Iterable[GroupTally], at: float) -> tuple[float, float] | None:
+    """(seconds since the newest sample of any group, the shortest scrape interval seen), or
+    None while no group has two samples yet (no interval to judge by)."""
+    groups = [t for t in tallies if t.last_time is not None]
+    gaps = [t.last_gap for t in groups if t.last_gap is not None and t.last_gap > 0]
+    if not groups or not gaps:
+        return None
+    newest = max(t.last_time for t in groups if t.last_time is not None)
+    return at - newest, min(gaps)
 
 
 def member_totals(tallies: Iterable[GroupTally]) -> dict[str, int]:

@@ -39,14 +39,21 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
 from analysis.counts import LatencyHistogram, RevisionCounts
-from analysis.increase import GroupKey, GroupTally, Series, fold_series, member_totals
+from analysis.increase import (
+    GroupKey,
+    GroupTally,
+    Series,
+    fold_series,
+    member_totals,
+    staleness,
+)
 from analysis.latency_buckets import BucketLabelError, latency_histogram
 from analysis.prometheus_http import PrometheusHttp
 from analysis.query_result import NoData, NoDataKind, QueryErrorHook
@@ -175,7 +182,9 @@ class PrometheusSource:
             return RevisionReading(no_data, no_data, no_data)
         since_ms, at_ms = _millis(since), _millis(at)
 
-        requests = self._increases(queries.requests, None, since_ms, at_ms)
+        # Only the request counter speaks for freshness: every serving pod has it, while error
+        # series exist only where errors happened (maybe on a pod long gone).
+        requests = self._increases(queries.requests, None, since_ms, at_ms, fresh=True)
         if isinstance(requests, NoData):
             # Nothing else can work if this did not: do not wait out more timeouts.
             self._report(requests)
@@ -213,8 +222,16 @@ class PrometheusSource:
         return no_data
 
     def _increases(
-        self, selector: str, member_label: str | None, since_ms: int, at_ms: int
+        self,
+        selector: str,
+        member_label: str | None,
+        since_ms: int,
+        at_ms: int,
+        *,
+        fresh: bool = False,
     ) -> dict[str, int] | NoData:
+        """What each member counted in (since, at]; with `fresh`, NoData (stale) when the
+        newest sample is several scrape intervals older than `at`."""
         key = (selector, member_label, since_ms)
         with self._lock:
             cached = self._cache.get(key)
@@ -236,12 +253,36 @@ class PrometheusSource:
                 f"no series match {selector} between {_iso(since_ms - self._lookback_ms)} "
                 f"and {_iso(at_ms)}",
             )
+        stale = _stale(tallies.values(), at_ms) if fresh else None
+        if stale is not None:
+            return NoData.because(NoDataKind.STALE, f"{selector}: {stale}")
         with self._lock:
             self._cache[key] = _Folded(tallies, at_ms)
             self._cache.move_to_end(key)
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return member_totals(tallies.values())
+
+
+STALE_SCRAPES = 3
+"""A revision's counts are stale once its newest sample is this many scrape intervals old..."""
+STALE_FLOOR_S = 5.0
+"""...and at least this many seconds (a scrape a little late on a busy node is not stale)."""
+
+
+def _stale(tallies: Iterable[GroupTally], at_ms: int) -> str | None:
+    """Why the newest sample is too old to count up to `at_ms`, or None.
+
+    Counts that stopped growing because scrapes failed would read as "no more requests" and
+    let a rollout advance on evidence it never saw; Prometheus still answers, so only the age
+    of the samples tells."""
+    found = staleness(tallies, at_ms / 1000)
+    if found is None:
+        return None
+    age, interval = found
+    if age <= max(STALE_SCRAPES * interval, STALE_FLOOR_S):
+        return None
+    return f"newest sample {age:.0f}s old, scraped every {interval:.0f}s"
 
 
 def _pieces(start_ms: int, end_ms: int, max_ms: int) -> list[tuple[int, int]]:

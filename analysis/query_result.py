@@ -32,6 +32,9 @@ class NoDataKind(StrEnum):
     """The answer was not the JSON a range-vector query returns."""
     NO_DATA = "no_data"
     """The query worked but no series matched."""
+    STALE = "stale"
+    """Series matched, but none has a sample for several scrape intervals: the targets are not
+    being scraped (a pod's metrics endpoint down, a starved node), so the counts stopped short."""
 
 
 @dataclass(frozen=True)

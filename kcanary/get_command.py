@@ -88,8 +88,11 @@ def _one(cluster: Cluster, name: str, output: str | None, watch: bool) -> int:
         print("\n".join(detail_lines(view, wide=wide)))
         return 0
     feed = Feed()
-    feed.add("rollout", follow_rollouts(cluster, name=name, stop=feed.stopping))
-    feed.add("event", follow_events(cluster, name, stop=feed.stopping))
+    feed.add(
+        "rollout",
+        follow_rollouts(cluster, name=name, stop=feed.stopping, notify=feed.notify),
+    )
+    feed.add("event", follow_events(cluster, name, stop=feed.stopping, notify=feed.notify))
     try:
         if sys.stdout.isatty():
             return _redraw_one(cluster, name, isvc, feed, wide)
@@ -160,7 +163,9 @@ def _many(cluster: Cluster, output: str | None, watch: bool, all_namespaces: boo
     wide = output == "wide"
     if watch:
         feed = Feed()
-        changes = follow_rollouts(cluster, all_namespaces=all_namespaces, stop=feed.stopping)
+        changes = follow_rollouts(
+            cluster, all_namespaces=all_namespaces, stop=feed.stopping, notify=feed.notify
+        )
         feed.add("rollout", changes)
         try:
             if output in ("yaml", "json"):

@@ -24,6 +24,7 @@ Knative's revisions (stable latestRolledoutRevision, canary latestCreatedRevisio
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from collections import OrderedDict
@@ -53,6 +54,8 @@ from rollout.strategy import LatencyMethod, MetricsSource, Strategy, TrafficMode
 from traffic.errors import RouteError
 from traffic.inference_service import DeploymentMode, deployment_mode
 from traffic.store import JsonObject
+
+log = logging.getLogger(__name__)
 
 STATUS_CHECK_FIELDS = (
     "name",
@@ -332,6 +335,8 @@ class PrometheusAnalyst:
             split=counted.split,
             periods=counted.periods,
         )
+        if result.verdict.value == Verdict.NO_DATA.value:
+            log.info("%s/%s: %s", job.namespace, job.name, result.message)
         checks = tuple(status_check(check.to_dict()) for check in result.checks)
         return AnalysisResult(job.canary_hash, job.at, Verdict(result.verdict.value), checks)
 

@@ -201,3 +201,42 @@ def test_a_long_window_is_read_in_bounded_pieces_with_the_same_result() -> None:
     assert [window for selector, window, _ in fake.asked if selector == RENDERED.requests] == [
         10.0
     ] * 9
+
+
+def _scraped_every(interval_s: float, until_s: float) -> FakePrometheus:
+    """A canary whose request counter was scraped every `interval_s` up to `until_s` only."""
+    samples = [(t, 10.0 * t) for t in range(0, int(until_s) + 1, int(interval_s))]
+    return FakePrometheus(
+        {RENDERED.requests: [series("a", [(-5, 0.0), *samples], response_code="200")]}
+    )
+
+
+def test_counts_whose_scrapes_stopped_are_stale_not_a_quiet_canary() -> None:
+    # Scraped every 15 s until +60 s; at +120 s the newest sample is four intervals old.
+    source = PrometheusSource(_scraped_every(15, 60))
+    counts = source.revision_counts(ISTIO, CANARY, since=START, at=START + timedelta(seconds=120))
+    assert isinstance(counts, NoData) and counts.kind is NoDataKind.STALE, counts
+    assert "60s old, scraped every 15s" in counts.reason
+
+
+def test_a_sample_a_little_late_is_not_stale() -> None:
+    source = PrometheusSource(_scraped_every(15, 60))
+    counts = source.revision_reading(ISTIO, CANARY, since=START, at=START + timedelta(seconds=100))
+    assert counts.requests == 600
+
+
+def test_a_fast_scrape_interval_gets_a_floor_of_a_few_seconds() -> None:
+    source = PrometheusSource(_scraped_every(1, 30))
+    late = source.revision_reading(ISTIO, CANARY, since=START, at=START + timedelta(seconds=34))
+    assert late.requests == 300, late
+    stopped = source.revision_reading(ISTIO, CANARY, since=START, at=START + timedelta(seconds=40))
+    assert isinstance(stopped.requests, NoData) and stopped.requests.kind is NoDataKind.STALE
+
+
+def test_an_error_series_from_a_pod_long_gone_does_not_make_the_counts_stale() -> None:
+    prometheus = _scraped_every(15, 120)
+    assert RENDERED.failures is not None
+    prometheus.series[RENDERED.failures] = [series("old", [(-5, 0.0), (15, 2.0)])]
+    source = PrometheusSource(prometheus)
+    counts = source.revision_reading(ISTIO, CANARY, since=START, at=START + timedelta(seconds=120))
+    assert counts.requests == 1200 and counts.failures == 2

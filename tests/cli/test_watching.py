@@ -24,6 +24,8 @@ from cli_controller_double import ControllerDouble
 from cli_harness import ISVC_API, eventually
 from kubernetes import client as k8s_client
 
+from sim.apiserver.server import APIServer
+
 
 @pytest.fixture
 def in_rollout(
@@ -75,6 +77,13 @@ class Lines:
     def _read(self, stream: Any) -> None:
         for line in stream:
             self._queue.put(line.rstrip("\n"))
+
+    def every_line(self) -> list[str]:
+        """Every line the process wrote, once it has ended."""
+        self._thread.join(timeout=10)
+        while not self._queue.empty():
+            self.seen.append(self._queue.get_nowait())
+        return self.seen
 
     def wait_for(self, condition: Callable[[str], bool], timeout: float = 20.0) -> str:
         """The first line so far that meets `condition`, waiting for it if there is none."""
@@ -193,3 +202,72 @@ def test_watch_on_a_terminal_redraws_the_view_in_place(
         assert b"Traceback" not in process.stderr.read()
     finally:
         os.close(leader)
+
+
+@pytest.fixture
+def quiet_controller(
+    kube_api_client: k8s_client.ApiClient,
+    make_isvc: Callable[..., dict[str, Any]],
+    change_model: Callable[[str, str], None],
+    namespace: str,
+) -> ControllerDouble:
+    """A controller double that only reconciles when asked, so it sends no request of its own
+    while the API server is failing them; `iris` is in its first step."""
+    double = ControllerDouble(kube_api_client, namespace)
+    make_isvc("iris", "s3://models/iris/v1")
+    double.reconcile("iris")
+    change_model("iris", "s3://models/iris/v2")
+    double.reconcile("iris")
+    return double
+
+
+def test_watch_into_a_pipe_survives_the_api_server_failing_its_watches(
+    quiet_controller: ControllerDouble,
+    api_server: APIServer,
+    process_env: dict[str, str],
+    custom: k8s_client.CustomObjectsApi,
+    namespace: str,
+) -> None:
+    process = subprocess.Popen(
+        kcanary_argv(namespace, "get", "iris", "-w"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=process_env,
+    )
+    try:
+        with interrupted_at_exit(process):
+            lines = Lines(process.stdout, process)
+            told = Lines(process.stderr, process)
+            lines.wait_for(lambda line: line.startswith("iris ") and "Progressing" in line, 90)
+            lines.wait_for(lambda line: line.startswith("event: Normal RolloutStarted "))
+
+            # Every request fails with a 500, and the open watches end: the new ones fail.
+            api_server.faults.error_rate = 1.0
+            api_server.faults.error_code = 500
+            api_server.close_watches()
+            lost = told.wait_for(lambda line: line.endswith("; reconnecting"))
+            assert "500" in lost
+            assert process.poll() is None, "the watch ended at the first failure"
+            api_server.faults.reset()
+            told.wait_for(lambda line: line == "watch of InferenceRollouts is back")
+            told.wait_for(lambda line: line == "watch of Events is back")
+
+            pause(custom, namespace)
+            quiet_controller.reconcile("iris")
+
+            paused = lines.wait_for(lambda line: line.startswith("iris ") and "Paused" in line)
+            assert paused.split()[1:3] == ["Paused", "10%"]
+            lines.wait_for(lambda line: line.startswith("event: Normal ActionTaken "))
+    finally:
+        api_server.faults.reset()
+    assert process.returncode == 130
+    notices = told.every_line()
+    assert sorted(line.split(" (")[0] for line in notices if "lost" in line) == [
+        "watch of Events lost",
+        "watch of InferenceRollouts lost",
+    ], "each watch tells its loss once"
+    assert not any("Traceback" in line or line.startswith("error:") for line in notices)
+    started = [line for line in lines.every_line() if " RolloutStarted " in line]
+    assert len(started) == 1, "the resumed watch repeats nothing"
