@@ -243,7 +243,10 @@ class Controller:
             self.queue.add(key)
 
     def _on_rollout(self, event_type: str, obj: dict[str, Any]) -> None:
-        self.queue.add(object_key(obj))
+        key = object_key(obj)
+        if event_type == "MODIFIED" and self.reconciler.is_echo_of_quiet_write(key, obj):
+            return
+        self.queue.add(key)
 
     def _on_deployment(self, event_type: str, obj: dict[str, Any]) -> None:
         namespace, _ = object_key(obj)

@@ -189,6 +189,8 @@ class Reconciler:
             self._forget(objects)
         else:
             written = self._rollouts.write_status(objects, rollout, transition.state)
+            if written is not None and not transition.before_commit and not transition.after_commit:
+                self._rollouts.note_quiet_write(objects, written)
         for action in transition.after_commit:
             self._executor.carry_out(action, context)
         if any(isinstance(action, ConsumeAction) for action in transition.after_commit):
@@ -201,6 +203,12 @@ class Reconciler:
         return ReconcileOutcome(
             wake_at=wake_at, wrote_status=written is not None, analysed=analysed
         )
+
+    def is_echo_of_quiet_write(self, key: RolloutKey, rollout: JsonObject) -> bool:
+        """A watched InferenceRollout change that is only our own status write of a reconcile
+        that asked for nothing else (a tick's lastAnalysis): reconciling it would find nothing
+        to do, at the cost of a route read."""
+        return self._rollouts.is_echo_of_quiet_write(key, resource_version(rollout))
 
     # -- the InferenceRollout --------------------------------------------------------------------
 

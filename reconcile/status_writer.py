@@ -44,6 +44,9 @@ class InferenceRollouts:
         self._store = store
         self._reader = reader
         self._known: dict[RolloutKey, str] = {}
+        self._quiet: dict[RolloutKey, str] = {}
+        """The version of a status write that asked for nothing else (a tick's lastAnalysis):
+        its watch event needs no reconcile of its own."""
         self._lock = threading.Lock()
 
     def read(self, objects: RolloutObjects) -> JsonObject | None:
@@ -98,9 +101,24 @@ class InferenceRollouts:
             self._note(objects, written)
         return written
 
+    def note_quiet_write(self, objects: RolloutObjects, written: JsonObject) -> None:
+        version = resource_version(written)
+        if version is not None:
+            with self._lock:
+                self._quiet[objects.key] = version
+
+    def is_echo_of_quiet_write(self, key: RolloutKey, version: str | None) -> bool:
+        """Whether a watched change is our own last quiet write coming back (once)."""
+        with self._lock:
+            if version is None or self._quiet.get(key) != version:
+                return False
+            del self._quiet[key]
+            return True
+
     def forget(self, objects: RolloutObjects) -> None:
         with self._lock:
             self._known.pop(objects.key, None)
+            self._quiet.pop(objects.key, None)
 
     def _note(self, objects: RolloutObjects, stored: JsonObject) -> None:
         version = resource_version(stored)

@@ -300,3 +300,31 @@ def test_a_deleted_isvc_leaves_no_series_behind() -> None:
         if sample.labels.get("name") == "iris"
     ]
     assert samples == []
+
+
+def test_only_a_status_write_that_asked_for_nothing_else_skips_its_own_watch_echo() -> None:
+    world = World()
+    world.add_isvc("iris", V1)
+    world.run("iris", stable)
+    world.deploy("iris", V2)
+    echoes: list[tuple[str, bool]] = []
+
+    def watch_echo(w: World) -> bool:
+        rollout = w.get(INFERENCE_ROLLOUT, "iris") or {}
+        echoes.append(
+            (
+                str(w.status("iris").get("canaryWeight")),
+                w.reconciler.is_echo_of_quiet_write(("models", "iris"), rollout),
+            )
+        )
+        return w.phase("iris") == "Stable" and w.status("iris")["stable"]["storageUri"] == V2
+
+    world.run("iris", watch_echo, every=1.0)
+    skipped = [weight for weight, echo in echoes if echo]
+    assert skipped, "ticks that only refresh lastAnalysis are echoes"
+    # A write that moved traffic is never skipped: its echo's reconcile reads the route back.
+    changes = [i for i in range(1, len(echoes)) if echoes[i][0] != echoes[i - 1][0]]
+    assert all(not echoes[i][1] for i in changes), echoes
+    # Each echo is recognised once only.
+    rollout = world.get(INFERENCE_ROLLOUT, "iris") or {}
+    assert not world.reconciler.is_echo_of_quiet_write(("models", "iris"), rollout)
