@@ -16,10 +16,11 @@ from typing import Any
 import yaml
 
 from sim.apiserver.builtin_kinds import BUILTIN_TYPES
+from sim.apiserver.calls import APICall
 from sim.apiserver.crd_controller import CRDS, CRDController, admit_crd
 from sim.apiserver.errors import StatusError
 from sim.apiserver.gc import GarbageCollector
-from sim.apiserver.handlers import APICall, ResourceHandlers
+from sim.apiserver.handlers import ResourceHandlers
 from sim.apiserver.lifecycle import Lifecycle
 from sim.apiserver.namespaces import (
     NAMESPACES,

@@ -15,11 +15,11 @@ from aiohttp import web
 
 from sim.apiserver import discovery, errors, openapi
 from sim.apiserver.access_review import review
+from sim.apiserver.calls import APICall
 from sim.apiserver.control_plane import ControlPlane
 from sim.apiserver.counters import RequestCounters, RequestKey
 from sim.apiserver.errors import StatusError
 from sim.apiserver.faults import Faults
-from sim.apiserver.handlers import APICall
 from sim.apiserver.identity import TokenIssuer, UserInfo
 from sim.apiserver.rbac import Attributes, request_forbidden
 from sim.apiserver.rbac_kinds import AUTHORIZATION_GROUP

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from sim.apiserver import errors
+from sim.apiserver.calls import APICall, resolve
 from sim.apiserver.errors import Cause
-from sim.apiserver.handlers import APICall, resolve
 from sim.apiserver.listing import selection_predicate
 from sim.apiserver.registry import TypeRegistry
 from sim.apiserver.request_info import is_true, negotiate

@@ -1,8 +1,9 @@
 """`kubectl annotate ... kcanary.io/action=...` takes effect within two seconds, and the public
 host answers V1 and V2 inference requests at every phase, from the primary and from the canary.
 
-The ISVC here gets no background load and long steps, so nothing moves but what the person asks
-for; the probes sent through the gateway are then the only requests its workloads see.
+The ISVC here has long steps, so nothing moves but what the person asks for. A steady V1 and V2
+load runs through every phase, promotion and rollback included, and every one of its requests
+must be answered 200; probes at each phase check who served them.
 """
 
 from __future__ import annotations
@@ -28,11 +29,14 @@ from e2e_rollouts import (
 from kubectl_harness import PINNED_KUBECTL, Kubectl, kubectl_for
 
 from sim.cluster import LocalCluster
+from sim.load import Target
+from sim.modelserver.naming import Protocol
 
 NAME = "iris"
 PRIMARY, CANARY = f"{NAME}-primary-predictor", f"{NAME}-predictor"
 ACTION_DEADLINE_S = 2.0
 PROBES = 40
+BACKGROUND_RPS = 10.0  # per protocol
 # Models that never fail, so that every probe must succeed.
 FIRST_URI, SECOND_URI, THIRD_URI = (f"sim://iris/v{n}?p50_ms=5" for n in (1, 2, 3))
 
@@ -116,8 +120,45 @@ def assert_served(
             assert set(served) == by, f"{protocol} requests served by {dict(served)}, not {by}"
 
 
+@pytest.fixture
+def steady_load(local_cluster: LocalCluster, quiet_isvc: str) -> Iterator[list[Target]]:
+    """V1 and V2 requests to the ISVC for the whole test; stopped and drained afterwards."""
+    load = local_cluster.load
+    assert load is not None
+    host = public_host(local_cluster, quiet_isvc, NAME)
+    targets = [Target(host, NAME, protocol) for protocol in (Protocol.V1, Protocol.V2)]
+    for target in targets:
+        load.set_rate(target, BACKGROUND_RPS)
+    try:
+        yield targets
+    finally:
+        for target in targets:
+            load.set_rate(target, 0)
+
+
+def assert_every_request_answered_200(cluster: LocalCluster, targets: list[Target]) -> None:
+    load = cluster.load
+    assert load is not None
+    for target in targets:
+        load.set_rate(target, 0)
+
+    def drained() -> bool:
+        counts = load.counts()
+        return all(counts[t].answered == counts[t].sent for t in targets)
+
+    wait_until(drained, 20, "the steady load's requests in flight to be answered")
+    for target in targets:
+        counts = load.counts()[target]
+        assert counts.sent > 100, f"{target.protocol}: only {counts.sent} requests"
+        assert counts.statuses == {200: counts.sent}, f"{target.protocol}: {counts.statuses}"
+
+
 def test_actions_by_kubectl_annotate_take_effect_within_two_seconds_and_requests_succeed(
-    local_cluster: LocalCluster, kubectl: Kubectl, rollouts: Rollouts, quiet_isvc: str
+    local_cluster: LocalCluster,
+    kubectl: Kubectl,
+    rollouts: Rollouts,
+    quiet_isvc: str,
+    steady_load: list[Target],
 ) -> None:
     namespace = quiet_isvc
     person = Person(kubectl, rollouts, namespace)
@@ -153,3 +194,4 @@ def test_actions_by_kubectl_annotate_take_effect_within_two_seconds_and_requests
 
     slow = [(action, s) for action, s in person.latencies if s > ACTION_DEADLINE_S]
     assert not slow, f"actions slower than {ACTION_DEADLINE_S}s: {person.latencies}"
+    assert_every_request_answered_200(local_cluster, steady_load)
