@@ -1,11 +1,16 @@
 """The controller process: caches, a work queue, workers, ticks, a lease, metrics and probes.
 
-Informers list and watch InferenceServices, InferenceRollouts and KServe's Deployments and turn
-every change into the key of the user's ISVC it concerns: a primary copy's events and its
-Deployment's go to the ISVC that owns it. Workers take keys from the queue (one worker per key
-at a time) and reconcile; a failed reconcile is retried with per-key backoff, and the time the
-reconcile asks to be woken at (an analysis tick anchored at the rollout start, a step's end, or
-a poll while waiting on KServe) is handed to the tick scheduler, which only enqueues.
+Informers list and watch InferenceServices, InferenceRollouts, KServe's Deployments and the
+route kinds (VirtualServices, HTTPRoutes) and turn every change into the key of the user's ISVC
+it concerns: a primary copy's events and its Deployment's go to the ISVC that owns it, a route's
+to the ISVC that owns it (kcanary's own route) or adopted it (named on its InferenceRollout).
+The route kinds are optional: on a cluster without Istio or the Gateway API their informers
+wait quietly for the CRD, and routes of that kind are read from the API server.
+
+Workers take keys from the queue (one worker per key at a time) and reconcile; a failed
+reconcile is retried with per-key backoff, and the time the reconcile asks to be woken at (an
+analysis tick anchored at the rollout start, a step's end, or a poll while waiting on KServe) is
+handed to the tick scheduler, which only enqueues.
 
 Only the lease holder reconciles. A standby keeps its caches warm and takes over within the
 lease duration; on taking over it enqueues every ISVC it knows. Stopping (SIGTERM) ends the
@@ -16,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,9 +41,13 @@ from reconcile.metrics import MetricsRecorder
 from reconcile.primary_copy import is_primary_copy
 from reconcile.reconciler import Reconciler
 from reconcile.resources import DEPLOYMENT, INFERENCE_ROLLOUT, INFERENCE_SERVICE, RolloutKey
+from reconcile.routing import ROUTE_ANNOTATION
 from reconcile.ticks import TickScheduler
 from reconcile.workqueue import ShutDown, WorkQueue
+from traffic.gateway_api import HTTP_ROUTE
+from traffic.istio import VIRTUAL_SERVICE
 from traffic.store import JsonObject, ObjectRef, ResourceType
+from traffic.target import MANAGED_BY_LABEL
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +68,16 @@ class ControllerConfig:
     workers: int = 4
     poll_interval: timedelta = timedelta(seconds=5)
     sync_timeout_s: float = 60.0
+    missing_kind_retry_s: float = 60.0
+    """How often to look again for a route kind whose CRD is not installed."""
 
 
-WATCHED_KINDS = 3
-"""InferenceServices, InferenceRollouts and KServe's Deployments, per watched namespace."""
+ROUTE_KINDS = (VIRTUAL_SERVICE, HTTP_ROUTE)
+"""The routers' route objects, watched when their CRD is installed."""
+
+WATCHED_KINDS = 3 + len(ROUTE_KINDS)
+"""InferenceServices, InferenceRollouts, KServe's Deployments and the route kinds, per watched
+namespace."""
 
 
 def connections_needed(namespaces: int, workers: int) -> int:
@@ -72,7 +87,8 @@ def connections_needed(namespaces: int, workers: int) -> int:
 
 
 class CachedObjects:
-    """Reads watched kinds from the informers' caches and everything else from the API."""
+    """Reads watched kinds from the informers' caches and everything else from the API, as
+    well as watched kinds whose cache cannot answer (not synced, or the kind is not served)."""
 
     def __init__(self, store: KubeStore, informers: dict[tuple[ResourceType, str], Informer]):
         self._store = store
@@ -82,7 +98,7 @@ class CachedObjects:
         informer = self._informers.get((ref.resource, ref.namespace)) or self._informers.get(
             (ref.resource, "")
         )
-        if informer is None:
+        if informer is None or not informer.serving():
             return self._store.get(ref)
         return informer.get((ref.namespace, ref.name))
 
@@ -110,6 +126,15 @@ class Controller:
             self._watch(
                 api_client, DEPLOYMENT, namespace, KSERVE_DEPLOYMENT_LABEL, self._on_deployment
             )
+            for route_kind in ROUTE_KINDS:
+                self._watch(
+                    api_client,
+                    route_kind,
+                    namespace,
+                    "",
+                    self._route_handler(route_kind),
+                    missing_kind_retry_s=config.missing_kind_retry_s,
+                )
         self.events = EventRecorder(KubeEventSink(self.store), host=config.identity, clock=clock)
         self.reconciler = Reconciler(
             store=self.store,
@@ -144,7 +169,7 @@ class Controller:
         for informer in self._informers.values():
             informer.start()
         for informer in self._informers.values():
-            if not informer.wait_for_sync(self._config.sync_timeout_s):
+            if not informer.wait_until_settled(self._config.sync_timeout_s):
                 log.warning(
                     "caches not synced after %.0fs; carrying on", self._config.sync_timeout_s
                 )
@@ -185,7 +210,7 @@ class Controller:
         return self._leading.is_set()
 
     def ready(self) -> bool:
-        return all(informer.has_synced() for informer in self._informers.values())
+        return all(informer.settled() for informer in self._informers.values())
 
     # -- wiring ----------------------------------------------------------------------------------
 
@@ -196,11 +221,16 @@ class Controller:
         namespace: str,
         selector: str,
         handler: Callable[[str, dict[str, Any]], None],
+        *,
+        missing_kind_retry_s: float | None = None,
     ) -> None:
         source = KubeListWatch(api_client, resource, namespace=namespace, label_selector=selector)
         self._sources.append(source)
         self._informers[(resource, namespace)] = Informer(
-            source, handler, name=f"{resource.plural}/{namespace or '*'}"
+            source,
+            handler,
+            name=f"{resource.plural}/{namespace or '*'}",
+            missing_kind_retry_s=missing_kind_retry_s,
         )
 
     def _start_servers(self) -> None:
@@ -255,6 +285,27 @@ class Controller:
         key = rollout_key(isvc) if isvc is not None else (namespace, owner)
         if key is not None:
             self.queue.add(key)
+
+    def _route_handler(self, resource: ResourceType) -> Callable[[str, dict[str, Any]], None]:
+        def on_route(event_type: str, obj: dict[str, Any]) -> None:
+            namespace, name = object_key(obj)
+            if event_type != "DELETED" and self.reconciler.is_echo_of_route_write(
+                ObjectRef(resource, namespace, name), obj
+            ):
+                return
+            for key in self._route_users(obj):
+                self.queue.add(key)
+
+        return on_route
+
+    def _route_users(self, route: JsonObject) -> list[RolloutKey]:
+        rollouts = (
+            rollout
+            for (kind, _), informer in self._informers.items()
+            if kind == INFERENCE_ROLLOUT
+            for rollout in informer.items()
+        )  # walked only for a route kcanary does not own
+        return route_users(route, rollouts)
 
     def _cached_isvc(self, namespace: str, name: str) -> JsonObject | None:
         for informer in self._isvc_informers():
@@ -314,6 +365,31 @@ def deployment_owner(deployment: JsonObject) -> str:
     labels = meta.get("labels") or {}
     name = str(meta.get("name") or "")
     return str(labels.get(KSERVE_DEPLOYMENT_LABEL) or name.removesuffix("-predictor"))
+
+
+def route_users(route: JsonObject, rollouts: Iterable[JsonObject]) -> list[RolloutKey]:
+    """The ISVCs a route change concerns: the owner of a route kcanary made, else those whose
+    InferenceRollout names it as the adopted route. Anyone else's route concerns none."""
+    namespace, name = object_key(route)
+    owner = _owner_isvc(route)
+    if owner is not None and _is_managed(route):
+        return [(namespace, owner)]
+    return [
+        object_key(rollout)
+        for rollout in rollouts
+        if object_key(rollout)[0] == namespace and _adopted_route(rollout) == name
+    ]
+
+
+def _is_managed(obj: JsonObject) -> bool:
+    key, value = MANAGED_BY_LABEL
+    return bool(((obj.get("metadata") or {}).get("labels") or {}).get(key) == value)
+
+
+def _adopted_route(rollout: JsonObject) -> str | None:
+    annotations = (rollout.get("metadata") or {}).get("annotations") or {}
+    route = annotations.get(ROUTE_ANNOTATION)
+    return str(route) if route else None
 
 
 def _owner_isvc(obj: JsonObject) -> str | None:

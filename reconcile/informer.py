@@ -5,6 +5,12 @@ resourceVersion, then watch from that resourceVersion. A watch that ends normall
 closes streams every few minutes) is resumed from the last resourceVersion seen; one that fails
 with 410 Gone (history compacted) is answered with a fresh list, and the cache is diffed against
 it so that deletions missed while disconnected still reach the handler.
+
+An informer of an optional kind (a route kind whose CRD a cluster may lack: Istio's, the Gateway
+API's) takes a 404 on its list or watch to mean the kind is not served: it empties its cache,
+says so once, and lists again only every `missing_kind_retry_s`, so a cluster without the CRD
+sees neither a busy loop nor a warning a second. Meanwhile it is *settled* (there is nothing to
+wait for) but not *serving*, and readers go to the API server, which answers 404 as before.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from reconcile.errors import APIError, APIGone
+from reconcile.errors import APIError, APIGone, APINotFound
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +63,10 @@ class Informer:
         name: str,
         watch_timeout_s: int = 300,
         retry_delay_s: float = 1.0,
+        missing_kind_retry_s: float | None = None,
     ) -> None:
+        """`missing_kind_retry_s` makes the kind optional (see the module's docstring); None
+        treats a 404 like any other error."""
         self._source = source
         self._handler = handler
         self._name = name
@@ -66,7 +75,11 @@ class Informer:
         self._cache: dict[ObjectKey, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._missing_kind_retry_s = missing_kind_retry_s
         self._synced = threading.Event()
+        self._kind_missing = threading.Event()
+        self._settled = threading.Event()
+        """Set once the informer has synced or found its kind missing; never cleared."""
         self._thread: threading.Thread | None = None
         self.lists = 0  # how many full lists were made (tests count re-lists)
         self.watches = 0
@@ -85,6 +98,21 @@ class Informer:
 
     def wait_for_sync(self, timeout_s: float) -> bool:
         return self._synced.wait(timeout_s)
+
+    def kind_missing(self) -> bool:
+        """Whether the last list or watch found the kind not served (optional kinds only)."""
+        return self._kind_missing.is_set()
+
+    def serving(self) -> bool:
+        """Whether the cache can answer reads: synced, and the kind is served."""
+        return self._synced.is_set() and not self._kind_missing.is_set()
+
+    def settled(self) -> bool:
+        """Whether the informer has synced or found its kind missing (readiness)."""
+        return self._settled.is_set()
+
+    def wait_until_settled(self, timeout_s: float) -> bool:
+        return self._settled.wait(timeout_s)
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
@@ -110,6 +138,14 @@ class Informer:
             except APIGone:
                 log.info("%s: watch history expired; listing again", self._name)
                 resource_version = ""
+            except APINotFound as exc:
+                if self._missing_kind_retry_s is None:
+                    log.warning("%s: %s; retrying in %.1fs", self._name, exc, self._retry_delay_s)
+                    self._stop.wait(self._retry_delay_s)
+                    continue
+                self._lost_kind(exc)
+                resource_version = ""
+                self._stop.wait(self._missing_kind_retry_s)
             except APIError as exc:
                 log.warning("%s: %s; retrying in %.1fs", self._name, exc, self._retry_delay_s)
                 self._stop.wait(self._retry_delay_s)
@@ -121,6 +157,9 @@ class Informer:
     def _relist(self) -> str:
         items, resource_version = self._source.list()
         self.lists += 1
+        if self._kind_missing.is_set():
+            log.info("%s: the kind is served now; caching it", self._name)
+            self._kind_missing.clear()
         fresh = {object_key(obj): obj for obj in items}
         with self._lock:
             previous = self._cache
@@ -135,7 +174,24 @@ class Informer:
             elif _rv(old) != _rv(obj):
                 self._handler("MODIFIED", obj)
         self._synced.set()
+        self._settled.set()
         return resource_version
+
+    def _lost_kind(self, error: APINotFound) -> None:
+        """The kind is not served (its CRD is not installed, or was removed): nothing to cache."""
+        if not self._kind_missing.is_set():
+            log.info(
+                "%s: the kind is not served (%s); reading it from the API server and listing "
+                "again every %.0fs",
+                self._name,
+                error,
+                self._missing_kind_retry_s,
+            )
+        with self._lock:
+            self._cache = {}
+        self._synced.clear()
+        self._kind_missing.set()
+        self._settled.set()
 
     def _watch(self, resource_version: str) -> str:
         self.watches += 1

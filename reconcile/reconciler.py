@@ -66,7 +66,7 @@ from rollout.strategy import Strategy, TrafficMode
 from rollout.transition import Transition
 from traffic.errors import RouteError
 from traffic.router import Router
-from traffic.store import Conflict, JsonObject, StoreError
+from traffic.store import Conflict, JsonObject, ObjectRef, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -209,6 +209,12 @@ class Reconciler:
         that asked for nothing else (a tick's lastAnalysis): reconciling it would find nothing
         to do, at the cost of a route read."""
         return self._rollouts.is_echo_of_quiet_write(key, resource_version(rollout))
+
+    def is_echo_of_route_write(self, ref: ObjectRef, route: JsonObject) -> bool:
+        """A watched route change that is our own write (or a version a write of ours has just
+        read from the API server) coming back: the reconcile that made it has acted on it."""
+        version = resource_version(route)
+        return version is not None and self._routing.routes.remembered(ref) == version
 
     # -- the InferenceRollout --------------------------------------------------------------------
 

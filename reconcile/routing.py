@@ -3,7 +3,9 @@
 The route serves the host KServe would give the ISVC and attaches to KServe's ingress gateway,
 both from KServe's `inferenceservice-config` ConfigMap (key `ingress`, in KServe's namespace),
 unless `kcanary.io/hosts` or `kcanary.io/gateways` say otherwise. The ConfigMap changes rarely
-and is read by every reconcile, so it is kept for a short while.
+and is read by every reconcile, so it is kept for a short while. The istio and gateway-api
+routers read their route through `reconcile.route_cache` (from the watch cache, never older than
+our own last write); the kserve router reads and writes the ISVC through the store, as before.
 
 Handing back happens after the strategy annotation is gone, so the mode cannot come from it:
 the InferenceRollout remembers the mode and the adopted route in its own annotations, written
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from reconcile.resources import CONFIG_MAP, ObjectReader
+from reconcile.route_cache import CachedRoutes
 from rollout.annotations import InvalidStrategy
 from rollout.strategy import Strategy, TrafficMode
 from traffic.errors import RouteError
@@ -37,6 +40,8 @@ from traffic.target import route_target
 MODE_ANNOTATION = "kcanary.io/traffic"
 ROUTE_ANNOTATION = "kcanary.io/route"
 CONFIG_SOURCE = f"ConfigMap {CONFIGMAP_NAME}"
+_ROUTE_KINDS = (RouterKind.ISTIO, RouterKind.GATEWAY_API)
+"""Routers whose route object is watched (VirtualServices, HTTPRoutes)."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,8 @@ class Routing:
     ) -> None:
         self._store = store
         self._reader = reader
+        self.routes = CachedRoutes(store, reader)
+        """The route objects' store: reads from the cache, writes to the API server."""
         self._config_ref = ObjectRef(CONFIG_MAP, kserve_namespace, CONFIGMAP_NAME)
         self._clock = clock
         self._ttl = settings_ttl
@@ -117,7 +124,8 @@ class Routing:
             return InvalidStrategy(f"{CONFIG_SOURCE} ({self._config_ref.namespace})", str(error))
         except RouteError as error:
             return InvalidStrategy(MODE_ANNOTATION, str(error))
-        return make_router(kind, self._store, target, default_mode=settings.default_mode)
+        store = self.routes if kind in _ROUTE_KINDS else self._store
+        return make_router(kind, store, target, default_mode=settings.default_mode)
 
     def _settings(self) -> KServeSettings | IngressConfigError:
         now = self._clock()

@@ -16,7 +16,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from stub_prometheus import free_port, poll
+from polling import wait_until
+from stub_prometheus import free_port
 
 # The Debian package (or any `prometheus` on PATH); a missing binary fails the test loudly.
 PROMETHEUS_BINARY = shutil.which("prometheus") or "prometheus"
@@ -65,7 +66,7 @@ class PrometheusProcess:
                     stderr=subprocess.STDOUT,
                 )
             self.url = f"http://127.0.0.1:{port}"
-            poll(self._ready_or_exited, timeout_s=timeout_s, what="prometheus to be ready")
+            wait_until(self._ready_or_exited, timeout_s=timeout_s, what="prometheus to be ready")
             if self._process.poll() is None:
                 return self
             if "address already in use" not in self.log:

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pytest
+from polling import wait_until
 from prometheus_process import PrometheusProcess
 from scripted_exporter import BOUNDS_MS, ScriptedExporter
-from stub_prometheus import poll
 
 from analysis.counts import LatencyHistogram, RevisionCounts
 from analysis.prometheus import PrometheusSource
@@ -69,7 +69,7 @@ class Script:
             result = self.prometheus.instant("kcanary_test_phase")
             return bool(result) and float(result[0]["value"][1]) == phase
 
-        poll(landed, timeout_s=10, what=f"a scrape of phase {phase}")
+        wait_until(landed, timeout_s=10, what=f"a scrape of phase {phase}")
 
     def start_rollout(self) -> datetime:
         """The rollout starts now; wait for a scrape after it, so the baseline is settled."""
@@ -79,7 +79,7 @@ class Script:
             result = self.prometheus.instant("timestamp(kcanary_test_phase)")
             return bool(result) and float(result[0]["value"][1]) > since.timestamp()
 
-        poll(scraped_after, timeout_s=10, what="a scrape after the rollout start")
+        wait_until(scraped_after, timeout_s=10, what="a scrape after the rollout start")
         self.started = True
         return since
 

@@ -3,27 +3,17 @@ deleting one removes its custom resources first and then stops serving the kind.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
-import pytest
 import requests
 import yaml
 from apiserver_manifests import widget_crd
 from kubectl_harness import unique_name
+from polling import wait_until
 
 from sim.apiserver.server import APIServer
 
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
-
-
-def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail("condition not reached before the deadline")
-        time.sleep(0.02)
 
 
 def _install(api_server: APIServer, http: requests.Session) -> tuple[str, dict[str, Any]]:
@@ -41,7 +31,7 @@ def _install(api_server: APIServer, http: requests.Session) -> tuple[str, dict[s
             for c in status.get("conditions", [])
         )
 
-    eventually(established)
+    wait_until(established)
     return group, created.json()
 
 
@@ -101,7 +91,7 @@ def test_deleting_a_crd_deletes_its_objects_then_the_kind(
 
     deleted = http.delete(f"{api_server.url}{CRDS}/{name}")
     assert deleted.status_code == 200
-    eventually(lambda: bool(http.get(f"{url}/held").json()["metadata"].get("deletionTimestamp")))
+    wait_until(lambda: bool(http.get(f"{url}/held").json()["metadata"].get("deletionTimestamp")))
     assert http.get(f"{api_server.url}{CRDS}/{name}").status_code == 200  # waits for it
 
     released = http.patch(
@@ -110,7 +100,7 @@ def test_deleting_a_crd_deletes_its_objects_then_the_kind(
         headers={"Content-Type": "application/merge-patch+json"},
     )
     assert released.status_code == 200
-    eventually(lambda: http.get(f"{api_server.url}{CRDS}/{name}").status_code == 404)
+    wait_until(lambda: http.get(f"{api_server.url}{CRDS}/{name}").status_code == 404)
     assert http.get(url).status_code == 404
     groups = {g["name"] for g in http.get(f"{api_server.url}/apis").json()["groups"]}
     assert group not in groups

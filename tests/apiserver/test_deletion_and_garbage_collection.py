@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,18 +11,11 @@ from apiserver_manifests import config_map, isvc, isvc_object
 from kubectl_harness import Kubectl, unique_name
 from kubernetes import client as k8s_client
 from kubernetes.client import ApiException
+from polling import wait_until
 
 from sim.apiserver.server import APIServer
 
 GROUP, VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
-
-
-def eventually(condition: Callable[[], bool], *, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail("condition not reached before the deadline")
-        time.sleep(0.02)
 
 
 def _owned_config_map(
@@ -111,7 +103,7 @@ def test_dependents_outlive_the_owners_delete_call_then_go(
     try:
         custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
         assert _exists(core, "dep", namespace)
-        eventually(lambda: not _exists(core, "dep", namespace))
+        wait_until(lambda: not _exists(core, "dep", namespace))
     finally:
         api_server.faults.gc_delay = 0.05
 
@@ -131,7 +123,7 @@ def test_an_owner_recreated_under_the_same_name_adopts_nothing(
         GROUP, VERSION, namespace, PLURAL, isvc_object(name, namespace)
     )
     assert second["metadata"]["uid"] != first["metadata"]["uid"]
-    eventually(lambda: not _exists(core, "dep", namespace))
+    wait_until(lambda: not _exists(core, "dep", namespace))
     assert _isvc_exists(custom, name, namespace)
 
 
@@ -153,13 +145,13 @@ def test_foreground_deletion_waits_for_blocking_dependents(
     )
     assert "foregroundDeletion" in returned["metadata"]["finalizers"]
     assert returned["metadata"]["deletionTimestamp"]
-    eventually(
+    wait_until(
         lambda: bool(core.read_namespaced_config_map("held", namespace).metadata.deletion_timestamp)
     )
     assert _isvc_exists(custom, name, namespace)  # still waiting for its dependent
 
     core.patch_namespaced_config_map("held", namespace, {"metadata": {"finalizers": None}})
-    eventually(lambda: not _isvc_exists(custom, name, namespace))
+    wait_until(lambda: not _isvc_exists(custom, name, namespace))
 
 
 def test_orphan_deletion_keeps_dependents_without_the_reference(
@@ -176,7 +168,7 @@ def test_orphan_deletion_keeps_dependents_without_the_reference(
     custom.delete_namespaced_custom_object(
         GROUP, VERSION, namespace, PLURAL, name, propagation_policy="Orphan"
     )
-    eventually(lambda: not _isvc_exists(custom, name, namespace))
+    wait_until(lambda: not _isvc_exists(custom, name, namespace))
     kept = core.read_namespaced_config_map("kept", namespace)
     assert kept.metadata.owner_references is None
 
@@ -215,7 +207,7 @@ def test_deleting_a_namespace_deletes_its_contents(
             return bool(error.status == 404)
         return False
 
-    eventually(gone)
+    wait_until(gone)
     with pytest.raises(ApiException) as missing:
         core.create_namespaced_config_map(name, config_map("again", name))
     assert missing.value.status == 404

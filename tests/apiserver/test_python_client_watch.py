@@ -11,17 +11,9 @@ from apiserver_manifests import config_map
 from kubernetes import client as k8s_client
 from kubernetes import watch as k8s_watch
 from kubernetes.client import ApiException
+from polling import wait_until
 
 from sim.apiserver.server import APIServer
-
-
-def _wait_for(condition: object, timeout: float = 10.0) -> None:
-    assert callable(condition)
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not reached")
-        time.sleep(0.02)
 
 
 def test_watch_resumes_from_its_last_resource_version_when_the_server_closes_it(
@@ -35,7 +27,7 @@ def test_watch_resumes_from_its_last_resource_version_when_the_server_closes_it(
         return api_server.requests.count("watch", "configmaps", namespace=namespace)
 
     def write_after_reconnects() -> None:
-        _wait_for(lambda: watches() >= 3)
+        wait_until(lambda: watches() >= 3)
         core.create_namespaced_config_map(namespace, config_map("after", namespace))
 
     api_server.faults.watch_close_after = 0.2
@@ -99,10 +91,10 @@ def test_watch_resumes_after_the_server_ends_every_stream_at_once(
         return api_server.requests.count("watch", "configmaps", namespace=namespace)
 
     def cut_then_write() -> None:
-        _wait_for(lambda: watches() >= 1)
+        wait_until(lambda: watches() >= 1)
         core.create_namespaced_config_map(namespace, config_map("first", namespace))
         assert api_server.close_watches() >= 1
-        _wait_for(lambda: watches() >= 2)  # the client came back on its own
+        wait_until(lambda: watches() >= 2)  # the client came back on its own
         core.create_namespaced_config_map(namespace, config_map("second", namespace))
 
     writer = threading.Thread(target=cut_then_write)

@@ -1,15 +1,12 @@
 """What the CLI tests share besides fixtures: how a run of the command is reported, the API
-coordinates of the objects, and waiting for something with a deadline."""
+coordinates of the objects."""
 
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-import pytest
 
 ISVC_API = ("serving.kserve.io", "v1beta1", "inferenceservices")
 ROLLOUT_API = ("kcanary.io", "v1alpha1", "inferencerollouts")
@@ -31,12 +28,3 @@ class Result:
 
 
 Kcanary = Callable[..., Result]
-
-
-def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Poll `condition` until it holds; fail the test at the deadline."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout}s")
-        time.sleep(0.02)

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 from cli_controller_double import ControllerDouble
-from cli_harness import ISVC_API, Kcanary, eventually
+from cli_harness import ISVC_API, Kcanary
 from kubernetes import client as k8s_client
+from polling import wait_until
 
 from rollout import AnalysisResult, Verdict
 
@@ -78,7 +79,7 @@ def test_promote_moves_to_the_next_step_and_full_promotes_at_once(
     assert full.code == 0, full.err
     assert full.out.startswith("promote-full taken: ")
     # Taken means Promoting; the controller goes on to Stable on its own.
-    eventually(lambda: rollout_status("iris")["phase"] == "Stable")
+    wait_until(lambda: rollout_status("iris")["phase"] == "Stable")
     assert rollout_status("iris")["stable"]["storageUri"] == "s3://models/iris/v2"
 
 
@@ -88,7 +89,7 @@ def test_abort_then_retry_rolls_the_same_canary_out_again(
     aborted = kcanary("abort", "iris")
     assert aborted.code == 0, aborted.err
     assert aborted.out.startswith("abort taken: abort by someone@example.com")
-    eventually(lambda: rollout_status("iris")["phase"] == "Aborted")  # once traffic is back
+    wait_until(lambda: rollout_status("iris")["phase"] == "Aborted")  # once traffic is back
 
     retried = kcanary("retry", "iris")
     assert retried.code == 0, retried.err

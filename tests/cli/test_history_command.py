@@ -7,7 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from cli_controller_double import ControllerDouble
-from cli_harness import Kcanary, eventually
+from cli_harness import Kcanary
+from polling import wait_until
 
 
 def two_rollouts(
@@ -22,12 +23,12 @@ def two_rollouts(
     change_model("iris", "s3://models/iris/v2")
     controller.reconcile("iris")
     assert kcanary("abort", "iris").code == 0
-    eventually(lambda: controller.reconcile("iris")["phase"] == "Aborted")
+    wait_until(lambda: controller.reconcile("iris")["phase"] == "Aborted")
     change_model("iris", "s3://models/iris/v3")
     controller.reconcile("iris")
     assert kcanary("pause", "iris").code == 0
     assert kcanary("promote", "iris", "--full").code == 0
-    eventually(lambda: controller.reconcile("iris")["phase"] == "Stable")
+    wait_until(lambda: controller.reconcile("iris")["phase"] == "Stable")
 
 
 def test_history_lists_each_rollout_with_outcome_reason_model_start_and_duration(

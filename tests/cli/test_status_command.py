@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cli_controller_double import ControllerDouble
-from cli_harness import ISVC_API, Kcanary, Result, eventually
+from cli_harness import ISVC_API, Kcanary, Result
 from kubernetes import client as k8s_client
+from polling import wait_until
 
 from kcanary.status_command import StatusCode, ending
 from rollout import AnalysisResult, Verdict
@@ -95,7 +96,7 @@ def test_status_waits_for_the_rollout_and_exits_0_when_promoted(
     in_rollout(controller, make_isvc, change_model)
 
     with running(kcanary, "status", "iris", "--timeout", "20s") as run:
-        eventually(lambda: "Progressing" in run.out.getvalue())
+        wait_until(lambda: "Progressing" in run.out.getvalue())
         annotate(custom, namespace, "promote-full")
 
     assert run.result.code == 0, run.result
@@ -114,7 +115,7 @@ def test_status_exits_1_when_the_analysis_rolls_the_canary_back(
     harm = AnalysisResult(status["canary"]["revision"], datetime.now(UTC), Verdict.FAIL, (HARM,))
 
     with running(kcanary, "status", "iris", "--timeout", "20s") as run:
-        eventually(lambda: "Progressing" in run.out.getvalue())
+        wait_until(lambda: "Progressing" in run.out.getvalue())
         controller.analyse("iris", harm)
 
     assert run.result.code == StatusCode.ROLLED_BACK.value == 1

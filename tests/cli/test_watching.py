@@ -21,8 +21,9 @@ from typing import Any
 
 import pytest
 from cli_controller_double import ControllerDouble
-from cli_harness import ISVC_API, eventually
+from cli_harness import ISVC_API
 from kubernetes import client as k8s_client
+from polling import wait_until
 
 from sim.apiserver.server import APIServer
 
@@ -87,6 +88,8 @@ class Lines:
 
     def wait_for(self, condition: Callable[[str], bool], timeout: float = 20.0) -> str:
         """The first line so far that meets `condition`, waiting for it if there is none."""
+        # Not `polling.wait_until`: this blocks on the reader's queue, so it wakes as soon as a
+        # line arrives, consumes what it reads, and fails with the process's exit code and stderr.
         for line in self.seen:
             if condition(line):
                 return line
@@ -184,15 +187,15 @@ def test_watch_on_a_terminal_redraws_the_view_in_place(
 
     try:
         with interrupted_at_exit(process):
-            eventually(lambda: shown("Progressing"), timeout=90)
+            wait_until(lambda: shown("Progressing"), 90)
             assert shown("s3://models/iris/v2")
             assert shown("RolloutStarted")
             drawn_before = len(screen)
 
             pause(custom, namespace)
 
-            eventually(lambda: shown("Paused"), timeout=20)
-            eventually(lambda: shown("ActionTaken"), timeout=20)
+            wait_until(lambda: shown("Paused"), 20)
+            wait_until(lambda: shown("ActionTaken"), 20)
             redraw = bytes(screen[drawn_before:])
             # rich's Live moves the cursor back up over the old view and erases it.
             assert b"\x1b[1A" in redraw or b"\x1b[2K" in redraw, redraw[:400]

@@ -7,11 +7,10 @@ switches they flip are put back after each test.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cluster_checks import wait_until
 from kubectl_harness import api_client_for
 from kubernetes import client as k8s_client
 
@@ -39,8 +38,3 @@ def gentle_cluster(request: pytest.FixtureRequest) -> Iterator[None]:
     local_cluster.deployment_hostility.old_pods_linger_s = 0.0
     local_cluster.deployment_hostility.extra_startup_s = 0.0
     local_cluster.kserve_hostility.revert_route_edits = True
-
-
-@pytest.fixture
-def eventually() -> Callable[..., None]:
-    return wait_until

@@ -14,16 +14,16 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import requests
 from kubernetes import client as k8s_client
+from polling import wait_until
 
 from kcanary.demo_scenarios import STABLE_URI
 from sim.cluster import LocalCluster
@@ -36,8 +36,6 @@ FAILING_URI = "sim://iris/v2?p50_ms=20&sigma=0.25&error_rate=0.25"
 ENDED = ("Stable", "RolledBack", "Aborted")
 LOAD_RPS = 40.0
 """Requests per second to each ISVC: enough for a 25% error rate to be evidence within seconds."""
-
-T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -57,20 +55,13 @@ def prometheus_url(cluster: LocalCluster) -> str:
     return dict(cluster.endpoints())["prometheus"]
 
 
-def poll(what: str, check: Callable[[], T | None], timeout: float, every: float = 0.25) -> T:
-    """`check()` once it returns something other than None; AssertionError after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found is not None:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up after {timeout:.0f}s waiting for {what}")
-        time.sleep(every)
+POLL_EVERY_S = 0.25
+"""Between two checks of a rollout or of Prometheus on the shared cluster: rollouts take tens of
+seconds, and more frequent queries would only load the machine the other areas share."""
 
 
 def scraped_series(prometheus: str, selector: str, count: int) -> bool | None:
-    """True once Prometheus has `count` series for `selector` (None before, for `poll`)."""
+    """True once Prometheus has `count` series for `selector` (None before, for `wait_until`)."""
     response = requests.get(
         f"{prometheus}/api/v1/query", params={"query": f"count({selector})"}, timeout=5
     )
@@ -105,7 +96,7 @@ def controller(cluster: LocalCluster, namespace: str, log: Path) -> Iterator[int
             except OSError:
                 return None
 
-        poll("the controller to be ready", ready, timeout=30)
+        wait_until(ready, 30, "the controller to be ready", interval_s=POLL_EVERY_S)
         cluster.add_scrape_target(f"127.0.0.1:{metrics_port}")
         yield metrics_port
     finally:
@@ -188,7 +179,7 @@ class Rollouts:
         return str(phase) if phase else None
 
     def in_phase(self, name: str, phase: str) -> bool | None:
-        """True once the rollout is in `phase` (None before, for `poll`)."""
+        """True once the rollout is in `phase` (None before, for `wait_until`)."""
         return True if self.phase(name) == phase else None
 
     def change_model(self, name: str, uri: str) -> None:

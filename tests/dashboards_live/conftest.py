@@ -19,16 +19,17 @@ from cluster_rollouts import (
     FAILING_URI,
     GOOD_URI,
     LOAD_RPS,
+    POLL_EVERY_S,
     LiveRollouts,
     Rollouts,
     controller,
     inference_service,
-    poll,
     prometheus_url,
     scraped_series,
     set_load,
 )
 from kubernetes import client as k8s_client
+from polling import wait_until
 
 from sim.cluster import LocalCluster
 
@@ -52,19 +53,22 @@ def live_rollouts(
             rollouts.apply(inference_service("sless", namespace, router="kserve"))
             rollouts.apply(inference_service("halt", namespace, router="istio", steps="50"))
             for name in NAMES:
-                poll(f"{name} to be Stable", partial(rollouts.in_phase, name, "Stable"), 60)
+                stable = partial(rollouts.in_phase, name, "Stable")
+                wait_until(stable, 60, f"{name} to be Stable", interval_s=POLL_EVERY_S)
                 set_load(local_cluster, namespace, name, LOAD_RPS)
             rollouts.change_model("iris", FAILING_URI)
             rollouts.change_model("sless", GOOD_URI)
             rollouts.change_model("halt", GOOD_URI)
-            poll(
-                "halt to progress",
-                partial(rollouts.in_phase, "halt", "Progressing"),
-                timeout=30,
-            )
+            progressing = partial(rollouts.in_phase, "halt", "Progressing")
+            wait_until(progressing, 30, "halt to progress", interval_s=POLL_EVERY_S)
             rollouts.act("halt", "abort")
             ended = {
-                name: poll(f"{name}'s rollout to end", partial(rollouts.finished, name), timeout=90)
+                name: wait_until(
+                    partial(rollouts.finished, name),
+                    90,
+                    f"{name}'s rollout to end",
+                    interval_s=POLL_EVERY_S,
+                )
                 for name in ("iris", "sless", "halt")
             }
             assert [ended[n]["history"][-1]["outcome"] for n in ("iris", "sless", "halt")] == [
@@ -77,10 +81,11 @@ def live_rollouts(
             # range query sees a sample only from its next evaluation step on: wait until all
             # three were scraped two seconds ago.
             decisions = f'kcanary_decisions_total{{namespace="{namespace}"}} offset 2s'
-            poll(
-                "Prometheus to scrape the three decisions",
+            wait_until(
                 partial(scraped_series, prometheus, decisions, 3),
-                timeout=15,
+                15,
+                "Prometheus to scrape the three decisions",
+                interval_s=POLL_EVERY_S,
             )
             yield LiveRollouts(namespace, prometheus, started)
     finally:

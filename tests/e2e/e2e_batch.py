@@ -28,8 +28,8 @@ from e2e_rollouts import (
     public_host,
     set_load,
     step_windows,
-    wait_until,
 )
+from polling import wait_until
 
 from sim.cluster import LocalCluster
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubernetes import client as k8s_client
+from polling import wait_until
 from prometheus_client.parser import text_string_to_metric_families
 
 from sim.cluster import LocalCluster
@@ -46,18 +47,6 @@ ERROR_URI = "sim://iris/v2?p50_ms=20&sigma=0.25&error_rate=0.5"
 SLOW_URI = "sim://iris/v2?p50_ms=100&sigma=0.25&error_rate=0.01"
 FINAL_PHASES = ("RolledBack", "Aborted")
 MANAGED_BY = "app.kubernetes.io/managed-by"
-
-
-def wait_until(
-    condition: Callable[[], object], timeout_s: float, what: str | Callable[[], str]
-) -> None:
-    """Poll `condition` until it is truthy; fail naming `what` (called then) after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            said = what() if callable(what) else what
-            raise AssertionError(f"not within {timeout_s:.0f}s: {said}")
-        time.sleep(0.05)
 
 
 def annotated_isvc(

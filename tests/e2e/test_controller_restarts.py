@@ -29,8 +29,8 @@ from e2e_rollouts import (
     rollout_ended,
     set_load,
     unwatched_namespace,
-    wait_until,
 )
+from polling import wait_until
 
 from sim.cluster import LocalCluster
 

@@ -24,9 +24,9 @@ from e2e_rollouts import (
     call_model,
     public_host,
     served_by_workload,
-    wait_until,
 )
 from kubectl_harness import PINNED_KUBECTL, Kubectl, kubectl_for
+from polling import wait_until
 
 from sim.cluster import LocalCluster
 from sim.load import Target

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from e2e_batch import Batch
 from e2e_controllers import ControllerProcess, LeaseTimings, start_controller
-from e2e_rollouts import Rollouts, annotated_isvc, unwatched_namespace, wait_until
+from e2e_rollouts import Rollouts, annotated_isvc, unwatched_namespace
 from kubernetes import client as k8s_client
+from polling import wait_until
 from prometheus_client.parser import text_string_to_metric_families
 
 from sim.cluster import LocalCluster

@@ -24,8 +24,8 @@ from e2e_rollouts import (
     Rollouts,
     annotated_isvc,
     set_load,
-    wait_until,
 )
+from polling import wait_until
 
 from sim.cluster import LocalCluster
 from sim.prometheus import PrometheusRunner

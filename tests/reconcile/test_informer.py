@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
-from reconcile.errors import APIGone, APIUnavailable
+import pytest
+
+from reconcile.errors import APIGone, APINotFound, APIUnavailable
 from reconcile.informer import Informer, WatchEvent
 
 
@@ -105,3 +108,91 @@ def test_an_unavailable_server_is_retried_without_relisting() -> None:
     informer, _ = run(source)
     assert informer.lists == 1
     assert source.watched_from[:2] == ["3", "3"]
+
+
+class UnservedKind:
+    """A ListWatch whose kind has no CRD until `install` is called: lists answer 404."""
+
+    def __init__(self) -> None:
+        self.installed: list[dict[str, Any]] | None = None
+        self.list_calls = 0
+
+    def install(self, objects: list[dict[str, Any]]) -> None:
+        self.installed = objects
+
+    def list(self) -> tuple[list[dict[str, Any]], str]:
+        self.list_calls += 1
+        if self.installed is None:
+            raise APINotFound("the server could not find the requested resource", status=404)
+        return list(self.installed), "7"
+
+    def watch(self, resource_version: str, timeout_s: int) -> Iterator[WatchEvent]:
+        if self.installed is None:
+            raise APINotFound("the server could not find the requested resource", status=404)
+        time.sleep(0.01)  # an idle stream
+        return iter(())
+
+
+def test_a_kind_that_is_not_served_settles_and_is_listed_again_slowly_and_quietly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    source = UnservedKind()
+    informer = Informer(
+        source, lambda t, o: None, name="t", retry_delay_s=0.001, missing_kind_retry_s=600
+    )
+    with caplog.at_level(logging.INFO, logger="reconcile.informer"):
+        informer.start()
+        wait_for(informer.settled)
+        informer.stop()
+        informer.join(5)
+    assert informer.kind_missing()
+    assert not informer.serving()
+    assert source.list_calls == 1  # not again before missing_kind_retry_s
+    assert [r.levelno for r in caplog.records] == [logging.INFO]
+
+
+def test_a_kind_installed_later_is_cached_once_listed_again() -> None:
+    source = UnservedKind()
+    seen: list[str] = []
+    informer = Informer(source, lambda t, o: seen.append(t), name="t", missing_kind_retry_s=0.01)
+    informer.start()
+    try:
+        wait_for(informer.kind_missing)
+        source.install([obj("a", 7)])
+        wait_for(informer.serving)
+        assert not informer.kind_missing()
+        assert informer.get(("ns", "a")) == obj("a", 7)
+        assert seen == ["ADDED"]
+    finally:
+        informer.stop()
+        informer.join(5)
+
+
+def test_a_kind_removed_while_watched_empties_the_cache() -> None:
+    # The CRD goes away: the watch ends in 404, and the informer treats the kind as missing.
+    source = ScriptedListWatch(
+        [obj("a", 5)], 5, [APINotFound("the server could not find the resource", status=404)]
+    )
+    informer = Informer(source, lambda t, o: None, name="t", missing_kind_retry_s=600)
+    informer.start()
+    try:
+        wait_for(informer.kind_missing)
+        assert informer.items() == []
+        assert not informer.serving()
+        assert informer.settled()
+    finally:
+        informer.stop()
+        informer.join(5)
+
+
+def test_a_required_kind_that_is_not_served_never_settles() -> None:
+    source = UnservedKind()
+    informer = Informer(source, lambda t, o: None, name="t", retry_delay_s=0.001)
+    informer.start()
+    try:
+        wait_for(lambda: source.list_calls >= 3)  # retried at the usual pace
+        assert not informer.settled()
+        assert not informer.kind_missing()
+    finally:
+        informer.stop()
+        informer.join(5)

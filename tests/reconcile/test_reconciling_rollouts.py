@@ -284,6 +284,23 @@ def test_a_cache_behind_the_last_status_write_does_not_move_traffic_back() -> No
     assert weights_seen(world) == [0, 10, 25]
 
 
+def test_a_route_cache_behind_our_last_route_write_is_not_acted_on() -> None:
+    world = World()
+    world.add_isvc("iris", V1)
+    world.run("iris", stable)
+    world.deploy("iris", V2)
+    world.run("iris", lambda w: w.route_weight("iris") == 10)
+    route_at_ten = world.get(VIRTUAL_SERVICE, "iris-kcanary")
+    assert route_at_ten is not None
+    world.run("iris", lambda w: w.route_weight("iris") == 25)
+    world.cache.pinned[ObjectRef(VIRTUAL_SERVICE, "models", "iris-kcanary")] = route_at_ten
+    for _ in range(3):
+        outcome = world.reconcile("iris")
+        assert outcome.error is None
+    assert weights_seen(world) == [0, 10, 25]
+    assert world.phase("iris") == "Progressing"
+
+
 def test_a_deleted_isvc_leaves_no_series_behind() -> None:
     world = World()
     world.add_isvc("iris", V1)

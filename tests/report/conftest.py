@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from kubernetes import client as k8s_client
+from polling import wait_until
 from report_cluster import ReportCluster
 
 from kcanary.rollout_view import parse_moment
@@ -21,10 +22,10 @@ from sim.cluster import LocalCluster
 from tests.dashboards_live.cluster_rollouts import (
     FAILING_URI,
     LOAD_RPS,
+    POLL_EVERY_S,
     Rollouts,
     controller,
     inference_service,
-    poll,
     prometheus_url,
     scraped_series,
     set_load,
@@ -48,10 +49,12 @@ def rolled_back(
             rollouts.apply(inference_service("iris", namespace, router="istio"))
             rollouts.apply(inference_service("calm", namespace, router="istio"))
             for name in NAMES:
-                poll(f"{name} to be Stable", partial(rollouts.in_phase, name, "Stable"), 60)
+                stable = partial(rollouts.in_phase, name, "Stable")
+                wait_until(stable, 60, f"{name} to be Stable", interval_s=POLL_EVERY_S)
                 set_load(local_cluster, namespace, name, LOAD_RPS)
             rollouts.change_model("iris", FAILING_URI)
-            status = poll("iris's rollout to end", partial(rollouts.finished, "iris"), 90)
+            ended = partial(rollouts.finished, "iris")
+            status = wait_until(ended, 90, "iris's rollout to end", interval_s=POLL_EVERY_S)
             assert status["history"][-1]["outcome"] == "rolled-back", f"see {log}"
             prometheus = prometheus_url(local_cluster)
             # The status has the decision before Prometheus has scraped the weight it set.
@@ -59,7 +62,8 @@ def rolled_back(
             assert finished is not None
             after = finished.timestamp() + 1
             scraped = f'timestamp(kcanary_canary_weight{{namespace="{namespace}"}}) >= {after}'
-            poll("a scrape after the rollback", partial(scraped_series, prometheus, scraped, 1), 15)
+            scrape = partial(scraped_series, prometheus, scraped, 1)
+            wait_until(scrape, 15, "a scrape after the rollback", interval_s=POLL_EVERY_S)
             yield ReportCluster(namespace, local_cluster.config.kubeconfig, prometheus)
     finally:
         for name in NAMES:

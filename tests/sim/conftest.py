@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -100,17 +99,3 @@ def http_call(
 @pytest.fixture
 def http() -> HttpCall:
     return http_call
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    """Poll `condition` until true, failing after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout_s}s")
-        time.sleep(0.02)
-
-
-@pytest.fixture
-def eventually() -> Callable[..., None]:
-    return wait_until

@@ -6,6 +6,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from polling import wait_until
+
 from sim.background_loop import BackgroundLoop
 from sim.behaviour import parse_storage_uri
 from sim.gateway import Gateway, PodDirectory, build_routing_table
@@ -96,7 +98,6 @@ def test_mirrored_requests_reach_the_mirror_with_a_shadow_host(
     gateway: Gateway,
     loop: BackgroundLoop,
     samples: SampleSum,
-    eventually: Callable[..., None],
 ) -> None:
     pods = {}
     for service in ("iris-predictor", "iris-shadow"):
@@ -124,6 +125,6 @@ def test_mirrored_requests_reach_the_mirror_with_a_shadow_host(
         assert load.send(Target(HOST, "iris"), 40, rps=400).statuses == {200: 40}
     finally:
         load.stop()
-    eventually(lambda: samples(pods["iris-shadow"].metrics_text(), "istio_requests_total") == 40)
+    wait_until(lambda: samples(pods["iris-shadow"].metrics_text(), "istio_requests_total") == 40)
     # Clients only ever see the primary destination's answers; the gateway counts those.
     assert samples(gateway.metrics_text(), "istio_requests_total") == 40

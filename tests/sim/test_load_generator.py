@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import pytest
+from polling import wait_until
 
 from sim.background_loop import BackgroundLoop
 from sim.behaviour import parse_storage_uri
@@ -48,14 +48,14 @@ def routed_gateway(host: ModelServerHost, directory: PodDirectory, gateway: Gate
 
 
 def test_rate_change_while_running_changes_the_arrivals(
-    routed_gateway: Gateway, loop: BackgroundLoop, eventually: Callable[..., None]
+    routed_gateway: Gateway, loop: BackgroundLoop
 ) -> None:
     load = LoadGenerator(routed_gateway.url, loop=loop, seed=1)
     load.start()
     target = Target(HOST, "iris")
     try:
         load.set_rate(target, 400)
-        eventually(lambda: load.counts()[target].sent >= 200, 10)
+        wait_until(lambda: load.counts()[target].sent >= 200, 10)
         load.set_rate(target, 0)
         paused_at = load.counts()[target].sent
         # A paused stream sends nothing more; nothing to wait for but a short window.
@@ -64,7 +64,7 @@ def test_rate_change_while_running_changes_the_arrivals(
             assert load.counts()[target].sent == paused_at
             time.sleep(0.02)
         load.set_rate(target, 400)
-        eventually(lambda: load.counts()[target].sent >= paused_at + 100, 10)
+        wait_until(lambda: load.counts()[target].sent >= paused_at + 100, 10)
     finally:
         counts = load.stop()
     assert counts[target].answered == counts[target].sent
@@ -86,15 +86,13 @@ def test_send_is_bounded_by_count_and_reports_only_its_own_requests(
         load.stop()
 
 
-def test_duration_bound_stops_the_stream(
-    routed_gateway: Gateway, loop: BackgroundLoop, eventually: Callable[..., None]
-) -> None:
+def test_duration_bound_stops_the_stream(routed_gateway: Gateway, loop: BackgroundLoop) -> None:
     load = LoadGenerator(routed_gateway.url, loop=loop, seed=3)
     load.start()
     target = Target(HOST, "iris")
     try:
         load.set_rate(target, 200, duration_s=0.3)
-        eventually(lambda: load.idle(target), 5)
+        wait_until(lambda: load.idle(target), 5)
         sent = load.counts()[target].sent
         # ~60 expected; a busy machine sends fewer (late arrivals are not made up after the end)
         assert 0 < sent < 150

@@ -8,6 +8,8 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+from polling import wait_until
+
 from sim.behaviour import parse_storage_uri
 from sim.modelserver import ModelServerHost, ModelServerSpec, PodIdentity
 
@@ -49,7 +51,7 @@ def test_error_code_503_is_returned_with_kserves_error_body(
 
 
 def test_server_is_not_ready_until_its_startup_delay_passed(
-    host: ModelServerHost, http: HttpCall, eventually: Callable[..., None]
+    host: ModelServerHost, http: HttpCall
 ) -> None:
     server = host.launch(spec("sim://iris/v1?p50_ms=0&startup_s=0.5"), POD)
     assert not server.ready
@@ -59,7 +61,7 @@ def test_server_is_not_ready_until_its_startup_delay_passed(
         503,
         {"error": "Model with name iris is not ready."},
     )
-    eventually(lambda: server.ready, 5)
+    wait_until(lambda: server.ready, 5)
     assert http("POST", f"{server.url}/v1/models/iris:predict", ROW)[0] == 200
 
 
@@ -81,16 +83,15 @@ def test_crashing_server_goes_down_and_returns_with_its_own_counters_reset(
     host: ModelServerHost,
     http: HttpCall,
     samples: Callable[..., float],
-    eventually: Callable[..., None],
 ) -> None:
     server = host.launch(spec("sim://iris/v1?p50_ms=0&crash_after_s=1.5&restart_s=0.3"), POD)
     port = server.port
     for _ in range(5):
         assert http("POST", f"{server.url}/v1/models/iris:predict", ROW)[0] == 200
     assert samples(server.metrics_text(), "request_predict_seconds_count") == 5
-    eventually(lambda: _refused(server.url + "/"), 5)
+    wait_until(lambda: _refused(server.url + "/"), 5)
     assert not server.ready
-    eventually(lambda: server.restarts >= 1 and server.ready, 5)
+    wait_until(lambda: server.restarts >= 1 and server.ready, 5)
     # Only the model-server container restarted: its histograms reset, the sidecar's did not.
     assert samples(server.metrics_text(), "request_predict_seconds_count") == 0
     assert samples(server.metrics_text(), "istio_requests_total", response_code="200") >= 5

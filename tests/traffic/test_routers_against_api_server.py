@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from kubernetes import client as k8s_client
+from polling import wait_until
 from traffic_cases import blank_weights, platform_http_route, platform_virtual_service
 
 from reconcile.errors import APIAlreadyExists, APIConflict, APIInvalid, APINotFound
@@ -124,13 +124,6 @@ def version(store: KubeStore, ref: ObjectRef) -> str:
     return str(obj["metadata"]["resourceVersion"])
 
 
-def eventually(condition: Callable[[], bool], *, within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
-
-
 # --- the store itself ---------------------------------------------------------------------------
 
 
@@ -174,7 +167,7 @@ def test_the_kube_store_maps_server_answers_to_store_errors(
     )
     assert patched["spec"]["gateways"] == ["mesh"]
     kube_store.delete(ref)
-    eventually(lambda: kube_store.get(ref) is None)
+    wait_until(lambda: kube_store.get(ref) is None)
 
 
 def test_the_kube_store_reports_what_the_server_refuses_as_invalid(
@@ -234,7 +227,7 @@ def test_istio_owned_route_steps_drifts_conflicts_and_hands_back(
     assert router.verify_weight(10) is None
 
     router.hand_back()
-    eventually(lambda: kube_store.get(ref) is None)
+    wait_until(lambda: kube_store.get(ref) is None)
 
 
 def test_istio_adoption_changes_only_the_two_weights_on_the_server(
@@ -295,7 +288,7 @@ def test_gateway_api_owned_and_adopted_routes_on_the_server(
     owned.set_weight(50)
     assert recording.conflicts == 1 and owned.verify_weight(50) is None
     owned.hand_back()
-    eventually(lambda: kube_store.get(owned_ref) is None)
+    wait_until(lambda: kube_store.get(owned_ref) is None)
 
     adopted_ref = ObjectRef(HTTP_ROUTE, namespace, "iris-route")
     user_route = platform_http_route()
@@ -321,7 +314,7 @@ def test_owned_routes_go_with_the_inference_service(kube_store: KubeStore, names
     ref = ObjectRef(VIRTUAL_SERVICE, namespace, "iris-kcanary")
     assert kube_store.get(ref) is not None
     kube_store.delete(ObjectRef(INFERENCE_SERVICE, namespace, "iris"))
-    eventually(lambda: kube_store.get(ref) is None)
+    wait_until(lambda: kube_store.get(ref) is None)
 
 
 # --- kserve -------------------------------------------------------------------------------------
