@@ -9,20 +9,32 @@ thread of a 2-core machine.
 from __future__ import annotations
 
 import asyncio
+import logging
+import sys
 import threading
+import traceback
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+log = logging.getLogger(__name__)
+
+STALL_S = 10.0
+"""A loop that has not run a scheduled callback for this long is stalled: its thread's stack is
+logged, so a hang of the local cluster says where it is stuck."""
+
 
 class BackgroundLoop:
     """An event loop running on its own thread until `stop()`."""
 
-    def __init__(self, name: str = "sim-loop") -> None:
+    def __init__(self, name: str = "sim-loop", *, stall_s: float = STALL_S) -> None:
         self._name = name
+        self._stall_s = stall_s
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._watching = threading.Event()
+        self._pause = threading.Event()  # set by stop(): a wait on it is a sleep stop() ends
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -49,14 +61,48 @@ class BackgroundLoop:
         self._thread.start()
         started.wait()
         self._loop = loop
+        self._watching.set()
+        self._pause.clear()
+        threading.Thread(target=self._watch, name=f"{self._name}-watchdog", daemon=True).start()
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = 30.0) -> T:
         """Run `coro` on the loop and wait for its result (from any other thread)."""
         future = asyncio.run_coroutine_threadsafe(coro, self.loop)
         return future.result(timeout)
 
+    def _watch(self) -> None:
+        """Log the loop thread's stack whenever the loop stops running callbacks."""
+        while self._watching.is_set():
+            loop, thread = self._loop, self._thread
+            if loop is None or thread is None:
+                return
+            ran = threading.Event()
+            try:
+                loop.call_soon_threadsafe(ran.set)
+            except RuntimeError:  # closed meanwhile
+                return
+            if not ran.wait(self._stall_s) and self._watching.is_set():
+                frame = sys._current_frames().get(thread.ident or 0)
+                stack = (
+                    "".join(traceback.format_stack(frame))
+                    if frame is not None
+                    else f"(no frame: the thread is {'alive' if thread.is_alive() else 'dead'})"
+                )
+                log.error(
+                    "%s has run nothing for %.0fs; its thread is at:\n%s",
+                    self._name,
+                    self._stall_s,
+                    stack,
+                )
+                while not ran.wait(1.0):  # one report per stall
+                    if not self._watching.is_set():
+                        return
+            self._pause.wait(self._stall_s / 2)
+
     def stop(self) -> None:
         """Cancel what is still running, stop the loop and join its thread."""
+        self._watching.clear()
+        self._pause.set()
         loop, thread = self._loop, self._thread
         if loop is None or thread is None:
             return
