@@ -54,6 +54,8 @@ class ActionContext:
     """The router of the current strategy (None when the strategy cannot be used)."""
     hand_back_routers: list[Router] = field(default_factory=list)
     """Routers to hand back through: the remembered mode's, once the strategy is gone."""
+    removed_at_version: str | None = None
+    """The ISVC's resourceVersion once this reconcile removed the manual-action annotation."""
 
 
 class Executor:
@@ -162,12 +164,13 @@ class Executor:
     def _consume(self, action: str, context: ActionContext) -> None:
         path = "/metadata/annotations/" + ACTION_ANNOTATION.replace("~", "~0").replace("/", "~1")
         try:
-            self._store.patch(
+            removed = self._store.patch(
                 context.objects.isvc,
                 [{"op": "test", "path": path, "value": action}, {"op": "remove", "path": path}],
                 resource_version=None,
                 patch_type=PatchType.JSON,
             )
+            context.removed_at_version = resource_version(removed)
         except (Invalid, NotFound, Conflict) as error:
             # A newer request replaced it, someone removed it, or the ISVC is gone.
             log.info("%s: %s left as it is: %s", context.objects, ACTION_ANNOTATION, error)

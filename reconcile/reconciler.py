@@ -23,7 +23,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from reconcile.analysis_run import (
@@ -127,6 +127,9 @@ class Reconciler:
         self._answered: dict[RolloutKey, str] = {}
         """The ISVC version whose manual request was last taken or refused: a cache that still
         shows that version shows a request already dealt with (its removal not seen yet)."""
+        self._removed_at: dict[RolloutKey, str] = {}
+        """The ISVC version our last removal of the action annotation produced: the annotation
+        in any later version was set again, so it is a new request."""
         self._checks: dict[RolloutKey, set[str]] = {}
         """Check names with series in the analysis metrics, to drop when the ISVC goes."""
         self._lock = threading.Lock()
@@ -195,9 +198,11 @@ class Reconciler:
             self._executor.carry_out(action, context)
         if any(isinstance(action, ConsumeAction) for action in transition.after_commit):
             version = resource_version(isvc)
-            if version is not None:
-                with self._lock:
+            with self._lock:
+                if version is not None:
                     self._answered[objects.key] = version
+                if context.removed_at_version is not None:
+                    self._removed_at[objects.key] = context.removed_at_version
         self._record_metrics(objects, transition, observed, handed_back)
         wake_at = None if handed_back else self._wake_at(transition.state, usable, now)
         return ReconcileOutcome(
@@ -240,6 +245,7 @@ class Reconciler:
         self._rollouts.forget(objects)
         with self._lock:
             self._answered.pop(objects.key, None)
+            self._removed_at.pop(objects.key, None)
             checks = self._checks.pop(objects.key, set())
         self._metrics.forget_rollout(objects.namespace, objects.name, sorted(checks))
 
@@ -320,7 +326,13 @@ class Reconciler:
             answered = self._answered.get(objects.key)
             if answered is not None and answered != version:
                 del self._answered[objects.key]  # the cache has moved past it
-        return None if answered is not None and answered == version else manual_request(isvc)
+            removed_at = self._removed_at.get(objects.key)
+        if answered is not None and answered == version:
+            return None
+        request = manual_request(isvc)
+        if request is not None and _later_version(version, removed_at):
+            return replace(request, after_removal=True)
+        return request
 
     def _primary(self, objects: RolloutObjects) -> Workload | None:
         primary = self._reader.get(objects.primary)
@@ -447,6 +459,15 @@ def _log_analysis(objects: RolloutObjects, job: AnalysisJob, result: AnalysisRes
 def _short(value: object) -> str:
     number = _number(value)
     return "-" if number is None else f"{number:.3g}"
+
+
+def _later_version(version: str | None, than: str | None) -> bool:
+    """Whether `version` is after `than`. resourceVersions are opaque to clients, but the API
+    server's are etcd revisions, integers that only grow; anything else is not known to be later."""
+    try:
+        return version is not None and than is not None and int(version) > int(than)
+    except ValueError:
+        return False
 
 
 def _samples(value: object) -> str:

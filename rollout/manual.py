@@ -13,7 +13,9 @@ A taken action is recorded in the history entry it acted on (who asked, when, wh
 a Normal Event; one that does not apply is removed with a Warning Event saying why. Exactly
 once: the record is written with the status before the annotation is removed (rollout.actions),
 and a request whose time is not after the last record of the same action is that same request,
-seen again after a crash or through a stale cache, so it is only removed.
+seen again after a crash or through a stale cache, so it is only removed, unless the controller
+saw it in a version of the ISVC after its own removal of the previous one (times have whole
+seconds: a second request within the same second is otherwise indistinguishable).
 """
 
 from __future__ import annotations
@@ -111,7 +113,7 @@ def why_not(action: ManualAction, state: RolloutState, tick: Tick) -> str | None
 
 
 def _already_taken(state: RolloutState, request: ManualRequest) -> bool:
-    if request.requested_at is None:
+    if request.requested_at is None or request.after_removal:
         return False
     record = history.last_record_of(state, request.action.strip())
     return record is not None and _seconds(request.requested_at) <= _seconds(record.at)

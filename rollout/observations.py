@@ -45,6 +45,9 @@ class ManualRequest:
     action: str
     by: str | None = None
     requested_at: datetime | None = None
+    after_removal: bool = False
+    """Seen in a version of the ISVC later than this controller's own removal of the previous
+    request: certainly a new request, even when its time (whole seconds) equals that one's."""
 
 
 @dataclass(frozen=True)

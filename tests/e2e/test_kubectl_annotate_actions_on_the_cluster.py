@@ -29,6 +29,7 @@ from kubectl_harness import PINNED_KUBECTL, Kubectl, kubectl_for
 from polling import wait_until
 
 from sim.cluster import LocalCluster
+from sim.kube_calls import INFERENCE_SERVICES
 from sim.load import Target
 from sim.modelserver.naming import Protocol
 
@@ -59,6 +60,8 @@ def quiet_isvc(
     )
     rollouts.wait_phase(namespace, NAME, "Stable", timeout_s=90)
     yield namespace
+    # Whatever state a failure left it in, it must not go on rolling out beside later tests.
+    rollouts.calls.delete(INFERENCE_SERVICES, namespace, NAME)
 
 
 class Person:

@@ -166,6 +166,24 @@ def test_a_manual_promote_is_taken_once_recorded_with_who_asked_and_removed() ->
     assert len(world.sink.of("ActionTaken")) == 1
 
 
+def test_a_second_promote_in_the_same_second_after_the_first_was_removed_is_taken() -> None:
+    # managedFields times have whole seconds: the second request carries the same time as the
+    # first one's record, and only the removal in between tells it is a new request.
+    world = World()
+    world.add_isvc("iris", V1)
+    world.run("iris", stable)
+    world.deploy("iris", V2)
+    world.run("iris", lambda w: w.route_weight("iris") == 10)
+    world.annotate("iris", "kcanary.io/action", "promote", manager="kubectl-annotate")
+    world.reconcile("iris")
+    assert world.route_weight("iris") == 25
+    world.annotate("iris", "kcanary.io/action", "promote", manager="kubectl-annotate")
+    world.reconcile("iris")
+    assert world.route_weight("iris") == 50
+    (entry,) = world.status("iris")["history"]
+    assert [record["action"] for record in entry["actions"]] == ["promote", "promote"]
+
+
 def test_removing_the_strategy_hands_traffic_back_from_stable() -> None:
     world = World()
     world.add_isvc("iris", V1)
