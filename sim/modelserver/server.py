@@ -218,6 +218,7 @@ class ModelServer:
         failed = behaviour.draw_failure(self._rng)
         predictions = [] if failed else self.classifier.predict(rows)
         telemetry.predict.labels(**labels).observe(time.monotonic() - started)
+        telemetry.served += 1
         if failed:
             return protocol.error(behaviour.error_code, "Inference failed: simulated model error")
         telemetry.postprocess.labels(**labels).observe(0.0)

@@ -15,13 +15,13 @@ from prometheus_client import (
     GCCollector,
     Histogram,
     PlatformCollector,
-    ProcessCollector,
     generate_latest,
 )
 
 from sim.mesh.istio import DestinationService, IstioRequestMetrics, Peer
 from sim.mesh.pod import PodIdentity
 from sim.mesh.series import CounterVec, Family, HistogramVec, exposition
+from sim.modelserver.pod_process import PodProcessCollector
 
 # Knative queue-proxy's request latency bounds, in milliseconds.
 KNATIVE_LATENCY_BUCKETS_MS: tuple[float, ...] = (
@@ -48,8 +48,11 @@ class ModelServerMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        # KServe serves prometheus-client's default registry, with the process and Python series.
-        ProcessCollector(registry=self.registry)
+        self.served = 0
+        """Predictions made since the container started (what its process series grow with)."""
+        # KServe serves prometheus-client's default registry, with the process and Python series;
+        # the process series are the pod's own, not the shared test process's (pod_process).
+        self.registry.register(PodProcessCollector(lambda: self.served))
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
         self.preprocess = Histogram(
