@@ -166,13 +166,30 @@ class PrometheusSource:
             close()
 
     def revision_counts(
-        self, template: MetricTemplate, revision: RevisionRef, *, since: datetime, at: datetime
+        self,
+        template: MetricTemplate,
+        revision: RevisionRef,
+        *,
+        since: datetime,
+        at: datetime,
+        fresh: bool = True,
     ) -> RevisionCounts | NoData:
-        """What the revision served after `since`, as seen at `at`, or why that is unknown."""
-        return self.revision_reading(template, revision, since=since, at=at).counts()
+        """What the revision served after `since`, as seen at `at`, or why that is unknown.
+
+        With `fresh`, counts whose newest sample is several scrape intervals older than `at`
+        are stale (NoData); a window that ended in the past is read without that check: its
+        last samples may fall in an outage that is long over, and what was not scraped before
+        its end is counted in the next window."""
+        return self.revision_reading(template, revision, since=since, at=at, fresh=fresh).counts()
 
     def revision_reading(
-        self, template: MetricTemplate, revision: RevisionRef, *, since: datetime, at: datetime
+        self,
+        template: MetricTemplate,
+        revision: RevisionRef,
+        *,
+        since: datetime,
+        at: datetime,
+        fresh: bool = True,
     ) -> RevisionReading:
         """Each quantity separately; naive datetimes are read as UTC."""
         try:
@@ -184,7 +201,7 @@ class PrometheusSource:
 
         # Only the request counter speaks for freshness: every serving pod has it, while error
         # series exist only where errors happened (maybe on a pod long gone).
-        requests = self._increases(queries.requests, None, since_ms, at_ms, fresh=True)
+        requests = self._increases(queries.requests, None, since_ms, at_ms, fresh=fresh)
         if isinstance(requests, NoData):
             # Nothing else can work if this did not: do not wait out more timeouts.
             self._report(requests)

@@ -371,7 +371,10 @@ class PrometheusAnalyst:
             kept = self._closed.get(key)
         if kept is not None:
             return kept
-        counts = self._source.revision_counts(template, ref, since=window.since, at=window.until)
+        # Only the period under way must be fresh: a closed one is final (analysis.prometheus).
+        counts = self._source.revision_counts(
+            template, ref, since=window.since, at=window.until, fresh=window.until >= job.at
+        )
         if isinstance(counts, RevisionCounts) and job.at - window.until >= self.CLOSED_AFTER:
             with self._lock:
                 self._closed[key] = counts

@@ -240,3 +240,13 @@ def test_an_error_series_from_a_pod_long_gone_does_not_make_the_counts_stale() -
     source = PrometheusSource(prometheus)
     counts = source.revision_reading(ISTIO, CANARY, since=START, at=START + timedelta(seconds=120))
     assert counts.requests == 1200 and counts.failures == 2
+
+
+def test_a_window_that_ended_in_the_past_is_read_without_the_freshness_check() -> None:
+    # Scrapes stopped at +30 s (an outage); a period that ended at +40 s is final all the same.
+    source = PrometheusSource(_scraped_every(1, 30))
+    at = START + timedelta(seconds=40)
+    closed = source.revision_reading(ISTIO, CANARY, since=START, at=at, fresh=False)
+    assert closed.requests == 300
+    current = source.revision_reading(ISTIO, CANARY, since=START, at=at)
+    assert isinstance(current.requests, NoData) and current.requests.kind is NoDataKind.STALE

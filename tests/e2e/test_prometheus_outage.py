@@ -28,6 +28,7 @@ from e2e_rollouts import (
 from polling import wait_until
 
 from sim.cluster import LocalCluster
+from sim.kube_calls import INFERENCE_SERVICES
 from sim.prometheus import PrometheusRunner
 
 NAME = "iris"
@@ -55,6 +56,8 @@ def rolling(
         yield namespace
     finally:
         set_load(local_cluster, namespace, NAME, 0)
+        # Whatever state a failure left it in, it must not go on rolling out beside later tests.
+        rollouts.calls.delete(INFERENCE_SERVICES, namespace, NAME)
 
 
 def hold_through(outage_s: float, rollouts: Rollouts, namespace: str) -> tuple[str, set[str]]:
