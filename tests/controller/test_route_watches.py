@@ -4,14 +4,14 @@ a route kind whose CRD is not installed neither holds up readiness nor breaks re
 from __future__ import annotations
 
 import shutil
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from kubectl_harness import api_client_for
 from kubernetes import client as k8s_client
+from polling import wait_until
 
 from reconcile.analysis_run import AnalysisJob
 from reconcile.controller import CachedObjects, Controller, ControllerConfig
@@ -30,14 +30,6 @@ NOT_INSTALLED = ResourceType("nothing.kcanary.test", "v1", "Thing", "things")
 class PassingAnalyst:
     def analyse(self, job: AnalysisJob) -> AnalysisResult:
         return AnalysisResult(job.canary_hash, job.at, Verdict.PASS, ())
-
-
-def wait_for(condition: Callable[[], Any], timeout_s: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while not (found := condition()):
-        assert time.monotonic() < deadline, "condition not met before the deadline"
-        time.sleep(0.02)
-    return found
 
 
 def owned_route(name: str, isvc: str, uid: str) -> dict[str, Any]:
@@ -112,16 +104,22 @@ def test_a_route_changed_by_hand_queues_the_isvc_that_owns_it(
         group, version, namespace, plural,
         owned_route("iris-kcanary", "iris", owner["metadata"]["uid"]),
     )  # fmt: skip
-    assert wait_for(lambda: idle_controller.queue.get(timeout_s=0.1)) == (namespace, "iris")
+    assert wait_until(lambda: idle_controller.queue.get(timeout_s=0.1), 20, "the ISVC queued") == (
+        namespace,
+        "iris",
+    )
     idle_controller.queue.done((namespace, "iris"))
     reader = idle_controller.reconciler._reader
     ref = ObjectRef(VIRTUAL_SERVICE, namespace, "iris-kcanary")
-    wait_for(lambda: reader.get(ref) is not None)
+    wait_until(lambda: reader.get(ref) is not None, 20, "the route in the cache")
 
     custom.patch_namespaced_custom_object(
         group, version, namespace, plural, "iris-kcanary", {"spec": {"hosts": ["x.example.com"]}}
     )
-    assert wait_for(lambda: idle_controller.queue.get(timeout_s=0.1)) == (namespace, "iris")
+    assert wait_until(lambda: idle_controller.queue.get(timeout_s=0.1), 20, "the ISVC queued") == (
+        namespace,
+        "iris",
+    )
     cached = reader.get(ref)
     assert cached is not None and cached["spec"]["hosts"] == ["x.example.com"]
 
