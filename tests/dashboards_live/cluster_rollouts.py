@@ -3,7 +3,7 @@
 A test area that needs a rollout starts `kcanary controller` as a subprocess restricted with
 `--namespace` to its own namespace (other areas run theirs side by side on the same cluster),
 registers its `/metrics` with the cluster's Prometheus, and drives InferenceServices through the
-API as a user's CI would. Rollouts are made short (1 s analysis, 4 s steps) so a test area's
+API as a user's CI would. Rollouts are made short (1 s analysis, 8 s steps) so a test area's
 rollouts end within a few tens of seconds.
 """
 
@@ -118,7 +118,7 @@ def inference_service(
         "kcanary.io/traffic": router,
         "kcanary.io/steps": steps,
         "kcanary.io/interval": "1s",
-        "kcanary.io/step-duration": "4s",
+        "kcanary.io/step-duration": "8s",
         "kcanary.io/metrics": metrics or ("knative" if serverless else "istio"),
     }
     labels = {} if serverless else {"networking.kserve.io/visibility": "cluster-local"}
