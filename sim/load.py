@@ -73,12 +73,16 @@ class LoadGenerator:
         loop: BackgroundLoop | None = None,
         seed: int | None = None,
         timeout_s: float = 30.0,
+        max_connections: int = 200,
     ) -> None:
         self._url = gateway_url.rstrip("/")
         self._own_loop = loop is None
         self._loop = loop or BackgroundLoop("load")
         self._rng = random.Random(seed)
         self._timeout_s = timeout_s
+        if max_connections < 1:
+            raise ValueError(f"max_connections must be >= 1, got {max_connections}")
+        self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
         self._streams: dict[Target, _Stream] = {}
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -91,7 +95,10 @@ class LoadGenerator:
 
         async def open_session() -> None:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0),
+                # Bounded, as load tools bound theirs: when the gateway falls behind, arrivals
+                # queue here for a connection (and time out as status 0) instead of opening
+                # thousands of sockets in a process that also hosts the cluster's servers.
+                connector=aiohttp.TCPConnector(limit=self._max_connections),
                 timeout=aiohttp.ClientTimeout(total=self._timeout_s),
             )
 

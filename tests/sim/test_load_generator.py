@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
+from aiohttp import web
 from polling import wait_until
 
 from sim.background_loop import BackgroundLoop
@@ -121,3 +123,41 @@ def test_negative_rate_is_refused_with_a_clear_message(loop: BackgroundLoop) -> 
             load.set_rate(Target(HOST, "iris"), -1)
     finally:
         load.stop()
+
+
+def test_a_slow_gateway_never_gets_more_connections_than_the_bound(loop: BackgroundLoop) -> None:
+    open_now = peak = 0
+
+    async def slow(request: web.Request) -> web.Response:
+        nonlocal open_now, peak
+        open_now += 1
+        peak = max(peak, open_now)
+        await asyncio.sleep(0.05)
+        open_now -= 1
+        return web.json_response({})
+
+    async def serve() -> tuple[web.AppRunner, int]:
+        app = web.Application()
+        app.router.add_post("/{tail:.*}", slow)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        return runner, int(runner.addresses[0][1])
+
+    runner, port = loop.run(serve())
+    load = LoadGenerator(f"http://127.0.0.1:{port}", loop=loop, seed=6, max_connections=3)
+    load.start()
+    try:
+        # 400 rps into a server that answers in 50 ms would want ~20 connections at once.
+        counts = load.send(Target(HOST, "iris"), 60, rps=400)
+        assert counts.statuses == {200: 60}
+        assert peak == 3
+    finally:
+        load.stop()
+        loop.run(runner.cleanup())
+
+
+def test_a_connection_bound_below_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="max_connections must be >= 1, got 0"):
+        LoadGenerator("http://127.0.0.1:9", max_connections=0)
