@@ -7,7 +7,8 @@ with 410 Gone (history compacted) is answered with a fresh list, and the cache i
 it so that deletions missed while disconnected still reach the handler.
 
 An informer of an optional kind (a route kind whose CRD a cluster may lack: Istio's, the Gateway
-API's) takes a 404 on its list or watch to mean the kind is not served: it empties its cache,
+API's) takes a 404 on its list or watch to mean the kind is not served (and a 403, that RBAC does
+not let us list or watch it, with a warning that says which grant is missing): it empties its cache,
 says so once, and lists again only every `missing_kind_retry_s`, so a cluster without the CRD
 sees neither a busy loop nor a warning a second. Meanwhile it is *settled* (there is nothing to
 wait for) but not *serving*, and readers go to the API server, which answers 404 as before.
@@ -21,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from reconcile.errors import APIError, APIGone, APINotFound
+from reconcile.errors import APIError, APIForbidden, APIGone, APINotFound
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +139,7 @@ class Informer:
             except APIGone:
                 log.info("%s: watch history expired; listing again", self._name)
                 resource_version = ""
-            except APINotFound as exc:
+            except (APINotFound, APIForbidden) as exc:
                 if self._missing_kind_retry_s is None:
                     log.warning("%s: %s; retrying in %.1fs", self._name, exc, self._retry_delay_s)
                     self._stop.wait(self._retry_delay_s)
@@ -177,16 +178,28 @@ class Informer:
         self._settled.set()
         return resource_version
 
-    def _lost_kind(self, error: APINotFound) -> None:
-        """The kind is not served (its CRD is not installed, or was removed): nothing to cache."""
+    def _lost_kind(self, error: APINotFound | APIForbidden) -> None:
+        """The kind is not served (its CRD is not installed, or was removed), or we may not
+        list or watch it: nothing to cache."""
         if not self._kind_missing.is_set():
-            log.info(
-                "%s: the kind is not served (%s); reading it from the API server and listing "
-                "again every %.0fs",
-                self._name,
-                error,
-                self._missing_kind_retry_s,
-            )
+            if isinstance(error, APIForbidden):
+                # Only ISVCs routed through this kind need it; the others must not wait.
+                log.warning(
+                    "%s: may not list or watch this kind (%s); grant the controller's "
+                    "ServiceAccount list and watch on it (deploy/rbac has the rule). Reading it "
+                    "from the API server meanwhile and trying again every %.0fs",
+                    self._name,
+                    error,
+                    self._missing_kind_retry_s,
+                )
+            else:
+                log.info(
+                    "%s: the kind is not served (%s); reading it from the API server and "
+                    "listing again every %.0fs",
+                    self._name,
+                    error,
+                    self._missing_kind_retry_s,
+                )
         with self._lock:
             self._cache = {}
         self._synced.clear()

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from reconcile.errors import APIGone, APINotFound, APIUnavailable
+from reconcile.errors import APIForbidden, APIGone, APINotFound, APIUnavailable
 from reconcile.informer import Informer, WatchEvent
 
 
@@ -149,6 +149,41 @@ def test_a_kind_that_is_not_served_settles_and_is_listed_again_slowly_and_quietl
     assert not informer.serving()
     assert source.list_calls == 1  # not again before missing_kind_retry_s
     assert [r.levelno for r in caplog.records] == [logging.INFO]
+
+
+class DeniedKind:
+    """A ListWatch the controller's RBAC does not cover: every call answers 403."""
+
+    def __init__(self) -> None:
+        self.list_calls = 0
+
+    def list(self) -> tuple[list[dict[str, Any]], str]:
+        self.list_calls += 1
+        raise APIForbidden("virtualservices is forbidden: cannot list resource", status=403)
+
+    def watch(self, resource_version: str, timeout_s: int) -> Iterator[WatchEvent]:
+        raise APIForbidden("virtualservices is forbidden: cannot watch resource", status=403)
+
+
+def test_an_optional_kind_rbac_denies_settles_and_says_which_grant_is_missing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    source = DeniedKind()
+    informer = Informer(
+        source, lambda t, o: None, name="t", retry_delay_s=0.001, missing_kind_retry_s=600
+    )
+    with caplog.at_level(logging.INFO, logger="reconcile.informer"):
+        informer.start()
+        wait_for(informer.settled)
+        informer.stop()
+        informer.join(5)
+    # Settled, so the controller becomes ready for ISVCs that do not route through this kind.
+    assert informer.kind_missing() and not informer.serving()
+    assert source.list_calls == 1
+    (record,) = caplog.records
+    assert record.levelno == logging.WARNING
+    assert "may not list or watch" in record.getMessage()
+    assert "grant the controller's ServiceAccount list and watch" in record.getMessage()
 
 
 def test_a_kind_installed_later_is_cached_once_listed_again() -> None:
