@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from analysis.count_arrays import CountArrays, Period
 from analysis.evaluate import judge
 from analysis.settings import AnalysisSettings, Tolerance
-from analysis.verdict import CODE_OF, Verdict
+from analysis.verdict import CODE_OF, Role, Verdict
 from bench.simulator import Arm, Behaviour, Tick
 
 
@@ -59,10 +59,14 @@ class KcanaryDecider:
         self.last_overall: NDArray[np.int64] = np.zeros(0, np.int64)
         # The first look with an overall Pass (-1: none yet): when an early promotion could be.
         self.first_pass_tick: NDArray[np.int64] = np.zeros(0, np.int64)
+        # Whether the latest look's sample-ratio check failed: the controller then holds the
+        # canary where it is instead of promoting it when the last step ends.
+        self.split_mismatch: NDArray[np.bool_] = np.zeros(0, bool)
 
     def reset(self, runs: int) -> None:
         self._last_data_seconds = np.zeros(runs)
         self.last_overall = np.zeros(runs, np.int64)
+        self.split_mismatch = np.zeros(runs, bool)
         self.first_pass_tick = np.full(runs, -1, np.int64)
         self._periods = []
         self._period_weight = None
@@ -91,7 +95,7 @@ class KcanaryDecider:
             tick.canary_per_interval,
         )
         periods = self._periods_through(tick) if self.per_period else None
-        _, overall = judge(
+        checks, overall = judge(
             self.settings,
             _count_arrays(tick.stable, tick.bounds),
             _count_arrays(tick.canary, tick.bounds),
@@ -99,6 +103,9 @@ class KcanaryDecider:
             periods,
         )
         self.last_overall = overall
+        for check in checks:
+            if check.role is Role.SAMPLE_RATIO:
+                self.split_mismatch = np.asarray(check.verdict == CODE_OF[Verdict.FAIL])
         passed_now = (overall == CODE_OF[Verdict.PASS]) & (self.first_pass_tick < 0)
         self.first_pass_tick = np.where(passed_now, tick.index, self.first_pass_tick)
         no_data = overall == CODE_OF[Verdict.NO_DATA]

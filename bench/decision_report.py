@@ -212,7 +212,8 @@ def markdown(report: Report) -> str:
         "## False rollbacks and misses (%)",
         "",
         "Good scenarios: false rollback rate; bad: miss rate (promoted; Kayenta's inconclusive "
-        "pauses count as neither); boundary: rollback rate. 95% intervals in the full table.",
+        "pauses and kcanary's sample-ratio holds count as neither); boundary: rollback rate. "
+        "95% intervals in the full table.",
         "",
         *_matrix(report, ("good", "boundary", "bad"), _headline, "scenario"),
         "",
@@ -249,16 +250,17 @@ def markdown(report: Report) -> str:
         "Prometheus saw them) to the decision, a rollback or the promotion at 360 s, with "
         "order-statistic 95% intervals; blast radius mean with its 95% interval.",
         "",
-        "| scenario | method | false rollback / miss | inconclusive | median s | p90 s | "
+        "| scenario | method | false rollback / miss | inconclusive | held | median s | p90 s | "
         "median requests | p90 requests | blast radius |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in report["rows"]:
         outcome = row["false_rollback"] or row["miss"] or row["rolled_back"]
         blast = row["blast_radius"]
         lines.append(
             f"| {row['scenario']} | {row['method']} | {_pct_ci(outcome)} | "
-            f"{_pct(row['inconclusive'])} | {_quantile(row['seconds_to_decision']['median'])} | "
+            f"{_pct(row['inconclusive'])} | {_pct(row['held'])} | "
+            f"{_quantile(row['seconds_to_decision']['median'])} | "
             f"{_quantile(row['seconds_to_decision']['p90'])} | "
             f"{_quantile(row['requests_to_decision']['median'])} | "
             f"{_quantile(row['requests_to_decision']['p90'])} | "

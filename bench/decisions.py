@@ -103,8 +103,11 @@ def _row(
     paused = np.zeros_like(rolled_back)  # neither promoted nor rolled back
     first_pass: NDArray[np.int64] | None = None
     if isinstance(decider, KcanaryDecider):
-        # Promoted (onInconclusive: promote) without the analysis ever passing.
-        inconclusive = ~rolled_back & (decider.first_pass_tick < 0)
+        # Held at the last weight while the sample-ratio check fails; otherwise promoted
+        # (onInconclusive: promote), counted here when the analysis never passed. Holds at an
+        # earlier step are not modelled: the simulated weights follow the plan's clock.
+        paused = ~rolled_back & decider.split_mismatch
+        inconclusive = ~rolled_back & ~paused & (decider.first_pass_tick < 0)
         first_pass = decider.first_pass_tick
     elif isinstance(decider, KayentaDecider):
         inconclusive = paused = ~rolled_back & decider.inconclusive()
@@ -124,6 +127,7 @@ def _row(
         "false_rollback": _rate(rolled_back) if case.kind is Kind.GOOD else None,
         "miss": _rate(promoted) if case.kind is Kind.BAD else None,
         "inconclusive": _rate(inconclusive),
+        "held": _rate(paused),
         "seconds_to_decision": {
             "median": _interval(outcome.seconds, 0.5),
             "p90": _interval(outcome.seconds, 0.9),

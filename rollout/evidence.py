@@ -52,6 +52,14 @@ class AnalysisSummary:
         checks = tuple(dict(check) for check in result.checks)
         return cls(result.time.replace(microsecond=0), result.verdict, checks)
 
+    @property
+    def split_mismatch(self) -> bool:
+        """The sample-ratio check failed: the router's split does not follow the weights."""
+        return any(
+            check.get("name") == "sample-ratio" and str(check.get("verdict")) == Verdict.FAIL.value
+            for check in self.checks
+        )
+
     def describe(self) -> str:
         """One line naming the checks behind the verdict, for messages and Events."""
         named = [

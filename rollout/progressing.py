@@ -4,12 +4,15 @@ Before any traffic moves, the canary must be ready (in Standard mode, its Deploy
 complete too, so no old pod answers under the canary's name) within the progress deadline,
 counted from when the revision appeared; the analysis window starts then. A step ends when it
 has lasted the step duration and an analysis taken during it allows it. At the end of the last
-weight step, Pass promotes and Inconclusive follows `onInconclusive`.
+weight step, Pass promotes and Inconclusive follows `onInconclusive`. While the sample-ratio check
+fails (the router does not split as the weights say), no step ends and nothing is promoted: the
+comparison behind an Inconclusive cannot be trusted then. Harm still rolls back.
 """
 
 from __future__ import annotations
 
 from rollout import judging
+from rollout.actions import warning
 from rollout.durations import format_duration
 from rollout.evidence import Verdict
 from rollout.rollback import begin_rollback
@@ -38,6 +41,8 @@ def progressing(state: RolloutState, tick: Tick) -> Transition:
         return stay(state)
     if not judging.may_advance(last.verdict, tick):
         return stay(state.with_message(_holding_message(state, tick)))
+    if last.split_mismatch:
+        return _hold_for_the_split(state, tick)
     if is_last_weight_step(tick.strategy, index) and last.verdict is not Verdict.PASS:
         return _last_step_inconclusive(state, tick, index)
     return enter_step(state, index + 1, tick)
@@ -81,6 +86,18 @@ def _last_step_inconclusive(state: RolloutState, tick: Tick, index: int) -> Tran
             "(onInconclusive: hold); promote or abort by hand"
         )
     )
+
+
+def _hold_for_the_split(state: RolloutState, tick: Tick) -> Transition:
+    """Hold the step; one Warning Event when the hold starts, not one per look."""
+    message = (
+        f"step {state.current_step + 1}/{len(tick.strategy.steps)}: holding, sample-ratio "
+        "mismatch: the canary's share of requests does not match its weight, so the comparison "
+        "cannot be trusted; check the route, or promote or abort by hand"
+    )
+    if state.message == message:
+        return stay(state)
+    return stay(state.with_message(message), warning("SampleRatioMismatch", message))
 
 
 def _holding_message(state: RolloutState, tick: Tick) -> str:

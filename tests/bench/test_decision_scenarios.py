@@ -122,3 +122,15 @@ def test_kcanary_false_rollbacks_stay_within_alpha_on_good_scenarios(name: str) 
     outcome = simulate(CASES[name].scenario, [decider], runs, np.random.default_rng(11))
     rate = outcome["kcanary"].rolled_back.mean()
     assert rate <= SETTINGS.alpha + 3 * monte_carlo_se(SETTINGS.alpha, runs)
+
+
+def test_kcanary_holds_rather_than_promotes_when_the_split_is_off() -> None:
+    runs = 300
+    skewed, plain = KcanaryDecider(SETTINGS), KcanaryDecider(SETTINGS)
+    simulate(
+        CASES["A/A, sample-ratio mismatch"].scenario, [skewed], runs, np.random.default_rng(12)
+    )
+    simulate(CASES["A/A"].scenario, [plain], runs, np.random.default_rng(12))
+    # The canary gets 80% of its weight: by the end of the plan nearly every run sees it.
+    assert skewed.split_mismatch.mean() >= 0.9
+    assert plain.split_mismatch.mean() <= SETTINGS.alpha + 3 * monte_carlo_se(SETTINGS.alpha, runs)

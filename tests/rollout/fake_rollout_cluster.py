@@ -76,6 +76,8 @@ class FakeCluster:
     """kserve mode: how long KServe takes to roll out a revision promoted through it."""
     promotion_asked_at: datetime | None = None
     verdict: Callable[[FakeCluster], Verdict] = lambda cluster: Verdict.PASS
+    split_matches: Callable[[FakeCluster], bool] = lambda cluster: True
+    """The sample-ratio check's answer: False makes it Fail beside the verdict."""
     status: dict[str, Any] = field(default_factory=dict)
     action_by: str | None = "alice"
     action_at: datetime | None = None
@@ -98,7 +100,9 @@ class FakeCluster:
         result = None
         canary = state.canary
         if analysis and canary is not None and state.rollout_started_at is not None:
-            result = AnalysisResult(canary.hash, self.now, self.verdict(self))
+            split = Verdict.PASS if self.split_matches(self) else Verdict.FAIL
+            checks = ({"name": "sample-ratio", "verdict": split.value},)
+            result = AnalysisResult(canary.hash, self.now, self.verdict(self), checks)
         primary = None
         if self.primary_revision is not None:
             ready = (

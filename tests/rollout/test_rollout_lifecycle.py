@@ -179,6 +179,42 @@ def test_an_inconclusive_last_step_under_hold_waits_for_a_person() -> None:
     cluster.run_until("Stable")
 
 
+def test_a_sample_ratio_mismatch_holds_the_step_and_warns_once() -> None:
+    cluster = stable_cluster()
+    cluster.verdict = lambda c: Verdict.INCONCLUSIVE
+    cluster.split_matches = lambda c: c.route_weight != 25
+    cluster.deploy(V2)
+    cluster.run(20 * 60, every=5)
+    assert cluster.phase == "Progressing" and cluster.route_weight == 25
+    assert "sample-ratio mismatch" in cluster.status["message"]
+    mismatch = [e for e in cluster.events if e.reason == "SampleRatioMismatch"]
+    assert len(mismatch) == 1 and mismatch[0].type is EventType.WARNING
+    cluster.split_matches = lambda c: True
+    cluster.run_until("Stable", every=5)
+    assert cluster.weights == [0, 10, 25, 50, 0]
+    assert history(cluster)[0]["outcome"] == "promoted"
+
+
+def test_a_sample_ratio_mismatch_at_the_last_step_is_never_promoted_on_inconclusive() -> None:
+    cluster = stable_cluster()  # onInconclusive: promote, the default
+    cluster.verdict = lambda c: Verdict.INCONCLUSIVE
+    cluster.split_matches = lambda c: c.route_weight != 50
+    cluster.deploy(V2)
+    cluster.run(30 * 60, every=5)
+    assert cluster.phase == "Progressing" and cluster.route_weight == 50
+    assert cluster.decisions == []
+    assert "sample-ratio mismatch" in cluster.status["message"]
+
+
+def test_a_sample_ratio_mismatch_does_not_stop_a_rollback_on_harm() -> None:
+    cluster = stable_cluster()
+    cluster.split_matches = lambda c: False
+    cluster.verdict = lambda c: Verdict.FAIL if c.route_weight == 10 else Verdict.INCONCLUSIVE
+    cluster.deploy(V2)
+    cluster.run_until("RolledBack", every=5)
+    assert cluster.weights == [0, 10, 0]
+
+
 # -- Analysis verdicts that stop a rollout ------------------------------------------------------
 
 
