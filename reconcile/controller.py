@@ -289,12 +289,16 @@ class Controller:
     def _route_handler(self, resource: ResourceType) -> Callable[[str, dict[str, Any]], None]:
         def on_route(event_type: str, obj: dict[str, Any]) -> None:
             namespace, name = object_key(obj)
+
+            def wake() -> None:
+                for key in self._route_users(obj):
+                    self.queue.add(key)
+
             if event_type != "DELETED" and self.reconciler.is_echo_of_route_write(
-                ObjectRef(resource, namespace, name), obj
+                ObjectRef(resource, namespace, name), obj, wake
             ):
                 return
-            for key in self._route_users(obj):
-                self.queue.add(key)
+            wake()
 
         return on_route
 

@@ -215,11 +215,13 @@ class Reconciler:
         to do, at the cost of a route read."""
         return self._rollouts.is_echo_of_quiet_write(key, resource_version(rollout))
 
-    def is_echo_of_route_write(self, ref: ObjectRef, route: JsonObject) -> bool:
+    def is_echo_of_route_write(
+        self, ref: ObjectRef, route: JsonObject, wake: Callable[[], None]
+    ) -> bool:
         """A watched route change that is our own write (or a version a write of ours has just
-        read from the API server) coming back: the reconcile that made it has acted on it."""
-        version = resource_version(route)
-        return version is not None and self._routing.routes.remembered(ref) == version
+        read from the API server) coming back: the reconcile that made it has acted on it. When
+        the change overtakes our write's response, `wake` is called later if it is not ours."""
+        return self._routing.routes.is_echo(ref, resource_version(route), wake)
 
     # -- the InferenceRollout --------------------------------------------------------------------
 

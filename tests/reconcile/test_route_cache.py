@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from typing import Any
 
+from reconcile.resources import resource_version
 from reconcile.route_cache import CachedRoutes
 from traffic.istio import VIRTUAL_SERVICE, IstioRouter
 from traffic.memory_store import InMemoryStore
@@ -148,3 +151,64 @@ def test_a_route_created_meanwhile_by_someone_else_is_found_on_the_api_server() 
     router = IstioRouter(CachedRoutes(store, cache), TARGET)
     assert router.set_weight(25)
     assert canary_weight(store) == 25
+
+
+class WatchOvertakesTheResponse(CountingStore):
+    """The API server whose watch delivers a patched version before the patch's response."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.deliver: list[JsonObject] = []  # versions the watch delivers during the next patch
+        self.on_event: Callable[[JsonObject], None] = lambda obj: None
+
+    def patch(self, ref: ObjectRef, patch: Any, **kwargs: Any) -> JsonObject:
+        written = super().patch(ref, patch, **kwargs)
+        for obj in (*self.deliver, written):
+            self.on_event(obj)
+        self.deliver = []
+        return written
+
+
+def test_our_write_seen_by_the_watch_before_its_response_wakes_nobody() -> None:
+    store = WatchOvertakesTheResponse()
+    routes = CachedRoutes(store, WatchCache(store))
+    router = IstioRouter(routes, TARGET)
+    router.ensure()
+    woken: list[str] = []
+    answers: list[bool] = []
+
+    def on_event(obj: JsonObject) -> None:
+        version = obj["metadata"]["resourceVersion"]
+        answers.append(routes.is_echo(ROUTE, version, lambda: woken.append(version)))
+
+    store.on_event = on_event
+    assert router.set_weight(25)
+    assert answers == [True]  # not known during the write; decided when it returned
+    assert woken == []
+    assert canary_weight(store) == 25
+    # A later delivery of the same version (a re-list) is still known as ours.
+    ours = resource_version(InMemoryStore.get(store, ROUTE))
+    assert routes.is_echo(ROUTE, ours, lambda: woken.append("late"))
+    assert woken == []
+
+
+def test_someone_elses_change_seen_during_our_write_wakes_after_it() -> None:
+    store = WatchOvertakesTheResponse()
+    routes = CachedRoutes(store, WatchCache(store))
+    router = IstioRouter(routes, TARGET)
+    router.ensure()
+    woken: list[str] = []
+    theirs = _labelled(InMemoryStore.get(store, ROUTE), "team", "a")
+    theirs["metadata"]["resourceVersion"] = "someone-elses"
+    store.deliver = [theirs]
+    calls: list[bool] = []
+
+    def on_event(obj: JsonObject) -> None:
+        version = obj["metadata"]["resourceVersion"]
+        calls.append(routes.is_echo(ROUTE, version, lambda: woken.append(version)))
+
+    store.on_event = on_event
+    assert router.set_weight(25)
+    assert calls == [True, True]  # both undecided while the write was under way
+    assert woken == ["someone-elses"]
+    assert not routes.is_echo(ROUTE, "another-one", lambda: None)
