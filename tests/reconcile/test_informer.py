@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from reconcile.errors import APIForbidden, APIGone, APINotFound, APIUnavailable
-from reconcile.informer import Informer, WatchEvent
+from reconcile.informer import Informer, ListWatch, WatchEvent
 
 
 def obj(name: str, rv: int) -> dict[str, Any]:
@@ -133,10 +133,8 @@ class UnservedKind:
         return iter(())
 
 
-def test_a_kind_that_is_not_served_settles_and_is_listed_again_slowly_and_quietly(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    source = UnservedKind()
+def settle_optional_kind(source: ListWatch, caplog: pytest.LogCaptureFixture) -> Informer:
+    """Run an informer of an optional kind until it settles, capturing what it logs."""
     informer = Informer(
         source, lambda t, o: None, name="t", retry_delay_s=0.001, missing_kind_retry_s=600
     )
@@ -145,6 +143,14 @@ def test_a_kind_that_is_not_served_settles_and_is_listed_again_slowly_and_quietl
         wait_for(informer.settled)
         informer.stop()
         informer.join(5)
+    return informer
+
+
+def test_a_kind_that_is_not_served_settles_and_is_listed_again_slowly_and_quietly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    source = UnservedKind()
+    informer = settle_optional_kind(source, caplog)
     assert informer.kind_missing()
     assert not informer.serving()
     assert source.list_calls == 1  # not again before missing_kind_retry_s
@@ -169,14 +175,7 @@ def test_an_optional_kind_rbac_denies_settles_and_says_which_grant_is_missing(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     source = DeniedKind()
-    informer = Informer(
-        source, lambda t, o: None, name="t", retry_delay_s=0.001, missing_kind_retry_s=600
-    )
-    with caplog.at_level(logging.INFO, logger="reconcile.informer"):
-        informer.start()
-        wait_for(informer.settled)
-        informer.stop()
-        informer.join(5)
+    informer = settle_optional_kind(source, caplog)
     # Settled, so the controller becomes ready for ISVCs that do not route through this kind.
     assert informer.kind_missing() and not informer.serving()
     assert source.list_calls == 1

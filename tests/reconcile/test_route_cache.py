@@ -169,46 +169,49 @@ class WatchOvertakesTheResponse(CountingStore):
         return written
 
 
-def test_our_write_seen_by_the_watch_before_its_response_wakes_nobody() -> None:
+class EchoLog:
+    """What the route informer's handler would do with each delivered version."""
+
+    def __init__(self, routes: CachedRoutes) -> None:
+        self.answers: list[bool] = []
+        self.woken: list[str] = []
+        self._routes = routes
+
+    def on_event(self, obj: JsonObject) -> None:
+        version = obj["metadata"]["resourceVersion"]
+        self.answers.append(
+            self._routes.is_echo(ROUTE, version, lambda: self.woken.append(version))
+        )
+
+
+def overtaken_router() -> tuple[WatchOvertakesTheResponse, CachedRoutes, IstioRouter, EchoLog]:
     store = WatchOvertakesTheResponse()
     routes = CachedRoutes(store, WatchCache(store))
     router = IstioRouter(routes, TARGET)
     router.ensure()
-    woken: list[str] = []
-    answers: list[bool] = []
+    echoes = EchoLog(routes)
+    store.on_event = echoes.on_event
+    return store, routes, router, echoes
 
-    def on_event(obj: JsonObject) -> None:
-        version = obj["metadata"]["resourceVersion"]
-        answers.append(routes.is_echo(ROUTE, version, lambda: woken.append(version)))
 
-    store.on_event = on_event
+def test_our_write_seen_by_the_watch_before_its_response_wakes_nobody() -> None:
+    store, routes, router, echoes = overtaken_router()
     assert router.set_weight(25)
-    assert answers == [True]  # not known during the write; decided when it returned
-    assert woken == []
+    assert echoes.answers == [True]  # not known during the write; decided when it returned
+    assert echoes.woken == []
     assert canary_weight(store) == 25
     # A later delivery of the same version (a re-list) is still known as ours.
     ours = resource_version(InMemoryStore.get(store, ROUTE))
-    assert routes.is_echo(ROUTE, ours, lambda: woken.append("late"))
-    assert woken == []
+    assert routes.is_echo(ROUTE, ours, lambda: echoes.woken.append("late"))
+    assert echoes.woken == []
 
 
 def test_someone_elses_change_seen_during_our_write_wakes_after_it() -> None:
-    store = WatchOvertakesTheResponse()
-    routes = CachedRoutes(store, WatchCache(store))
-    router = IstioRouter(routes, TARGET)
-    router.ensure()
-    woken: list[str] = []
+    store, routes, router, echoes = overtaken_router()
     theirs = _labelled(InMemoryStore.get(store, ROUTE), "team", "a")
     theirs["metadata"]["resourceVersion"] = "someone-elses"
     store.deliver = [theirs]
-    calls: list[bool] = []
-
-    def on_event(obj: JsonObject) -> None:
-        version = obj["metadata"]["resourceVersion"]
-        calls.append(routes.is_echo(ROUTE, version, lambda: woken.append(version)))
-
-    store.on_event = on_event
     assert router.set_weight(25)
-    assert calls == [True, True]  # both undecided while the write was under way
-    assert woken == ["someone-elses"]
+    assert echoes.answers == [True, True]  # both undecided while the write was under way
+    assert echoes.woken == ["someone-elses"]
     assert not routes.is_echo(ROUTE, "another-one", lambda: None)
