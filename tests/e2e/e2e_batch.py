@@ -58,15 +58,16 @@ class Scenario:
         return GOOD_STEP_DURATION if self.expected_phase == "Stable" else "20s"
 
 
-SCENARIOS = (
-    # The whole matrix on istio; a promotion and each kind of rollback across the others.
-    Scenario("istio-good", "istio", GOOD_URI, "Stable"),
-    Scenario("istio-errors", "istio", ERROR_URI, "RolledBack"),
-    Scenario("istio-slow", "istio", SLOW_URI, "RolledBack"),
-    Scenario("gateway-api-good", "gateway-api", GOOD_URI, "Stable"),
-    Scenario("gateway-api-errors", "gateway-api", ERROR_URI, "RolledBack"),
-    Scenario("kserve-good", "kserve", GOOD_URI, "Stable"),
-    Scenario("kserve-slow", "kserve", SLOW_URI, "RolledBack"),
+ROUTERS = ("istio", "gateway-api", "kserve")
+SCENARIOS = tuple(
+    # Every router: a good canary promoted, an error and a latency regression rolled back.
+    Scenario(f"{router}-{kind}", router, uri, phase)
+    for router in ROUTERS
+    for kind, uri, phase in (
+        ("good", GOOD_URI, "Stable"),
+        ("errors", ERROR_URI, "RolledBack"),
+        ("slow", SLOW_URI, "RolledBack"),
+    )
 )
 
 

@@ -9,7 +9,7 @@ on what the ingress gateway counted per destination workload while each weight h
 from __future__ import annotations
 
 import pytest
-from e2e_batch import INVALID_NAME, Batch, Outcome
+from e2e_batch import INVALID_NAME, ROUTERS, Batch, Outcome
 from e2e_rollouts import Rollouts, TrafficLog, within_binomial
 
 STEPS = [10, 25, 50]
@@ -45,7 +45,7 @@ def check_every_step_split(outcome: Outcome) -> None:
     assert requests >= MIN_REQUESTS, f"only {requests} requests over the steps"
 
 
-@pytest.mark.parametrize("key", ["istio-good", "gateway-api-good", "kserve-good"])
+@pytest.mark.parametrize("key", [f"{router}-good" for router in ROUTERS])
 def test_a_good_canary_is_promoted_through_every_step(batch: Batch, key: str) -> None:
     outcome = batch.outcome(key)
     status = outcome.status
@@ -59,7 +59,9 @@ def test_a_good_canary_is_promoted_through_every_step(batch: Batch, key: str) ->
     check_every_step_split(outcome)
 
 
-@pytest.mark.parametrize("key", ["istio-errors", "istio-slow", "gateway-api-errors", "kserve-slow"])
+@pytest.mark.parametrize(
+    "key", [f"{router}-{kind}" for router in ROUTERS for kind in ("errors", "slow")]
+)
 def test_a_regression_is_rolled_back_with_all_traffic_on_stable(batch: Batch, key: str) -> None:
     outcome = batch.outcome(key)
     status = outcome.status
@@ -79,7 +81,8 @@ def test_a_regression_is_rolled_back_with_all_traffic_on_stable(batch: Batch, ke
 
 @pytest.mark.parametrize(
     ("key", "kind"),
-    [("istio-errors", "error"), ("gateway-api-errors", "error"), ("istio-slow", "latency")],
+    [(f"{router}-errors", "error") for router in ROUTERS]
+    + [(f"{router}-slow", "latency") for router in ROUTERS],
 )
 def test_a_regression_is_judged_on_what_regressed(batch: Batch, key: str, kind: str) -> None:
     checks = batch.outcome(key).status["lastAnalysis"]["checks"]
