@@ -195,7 +195,7 @@ def test_a_sample_ratio_mismatch_holds_the_step_and_warns_once() -> None:
     assert history(cluster)[0]["outcome"] == "promoted"
 
 
-def test_a_sample_ratio_mismatch_at_the_last_step_is_never_promoted_on_inconclusive() -> None:
+def test_a_sample_ratio_mismatch_at_the_last_step_waits_for_a_person_to_promote() -> None:
     cluster = stable_cluster()  # onInconclusive: promote, the default
     cluster.verdict = lambda c: Verdict.INCONCLUSIVE
     cluster.split_matches = lambda c: c.route_weight != 50
@@ -204,6 +204,9 @@ def test_a_sample_ratio_mismatch_at_the_last_step_is_never_promoted_on_inconclus
     assert cluster.phase == "Progressing" and cluster.route_weight == 50
     assert cluster.decisions == []
     assert "sample-ratio mismatch" in cluster.status["message"]
+    cluster.ask("promote")  # a person who has checked the route can still promote
+    cluster.run_until("Stable", every=5)
+    assert cluster.decisions == ["promoted"]
 
 
 def test_a_sample_ratio_mismatch_does_not_stop_a_rollback_on_harm() -> None:
