@@ -344,4 +344,10 @@ def _points(prometheus: RangeQueries, expr: str, window: Window) -> Points:
 
 
 def _until(points: Points, end: datetime | None) -> Points:
-    return points if end is None else tuple((at, v) for at, v in points if at <= end)
+    """The points up to the decision. A canary rolled back before Prometheus had two scrapes
+    of it has none there; then the first point after it stands in, since its `rate()` window
+    holds only requests served before the decision (the canary serves none afterwards)."""
+    if end is None:
+        return points
+    before = tuple((at, v) for at, v in points if at <= end)
+    return before or points[:1]

@@ -196,6 +196,40 @@ def test_after_a_serverless_promotion_the_previous_knative_revision_is_stable() 
     assert any("iris-predictor-00001" in text for text in data.missing)  # and it says so
 
 
+class _PointsAt:
+    """Answers every range query with one series at the given offsets from the decision."""
+
+    def __init__(self, decision: datetime, offsets_s: tuple[int, ...]) -> None:
+        self._points = tuple((decision + timedelta(seconds=o), 0.25) for o in offsets_s)
+
+    def query(
+        self, expr: str, start: datetime, end: datetime, step_s: float
+    ) -> list[Series] | Missing:
+        return [Series({}, self._points)]
+
+
+@pytest.mark.parametrize(
+    ("offsets_s", "kept_s"),
+    [
+        ((-2, -1, 0, 1, 2), (-2, -1, 0)),  # up to the decision
+        # Rolled back before Prometheus had two scrapes of the canary: the first point after
+        # the decision, whose rate window holds only requests served before it.
+        ((3, 4, 5), (3,)),
+    ],
+)
+def test_the_canary_series_end_at_the_decision(
+    rolled_back: dict[str, Any], offsets_s: tuple[int, ...], kept_s: tuple[int, ...]
+) -> None:
+    record = rollout_record(rolled_back["rollout"])
+    assert record.finished_at is not None
+    prometheus = _PointsAt(record.finished_at, offsets_s)
+    data = shape(rolled_back["isvc"], record, [], prometheus, report_window(record, _later(record)))
+    canary = data.revisions["canary"]
+    kept = [(at - record.finished_at).total_seconds() for at, _ in canary.error_rate]
+    assert kept == list(kept_s)
+    assert len(data.revisions["stable"].error_rate) == len(offsets_s)  # stable is not cut
+
+
 def _later(record: RolloutRecord) -> datetime:
     assert record.finished_at is not None
     return record.finished_at + timedelta(minutes=1)
