@@ -88,6 +88,17 @@ def own_controller(
             set_load(local_cluster, namespace, NAME, 0)
 
 
+def final_weights(traffic_log: TrafficLog, namespace: str) -> list[int]:
+    """The route's weights once the log has the decision's return to 0: the route is written
+    before the status that reports the decision, but the log's watch may deliver it later."""
+
+    def weights() -> list[int]:
+        return [change.weight for change in traffic_log.record(namespace, NAME).weights]
+
+    wait_until(lambda: weights()[-1:] == [0], 20, lambda: f"the route back to 0 ({weights()})")
+    return weights()
+
+
 def assert_never_shifted_twice(weights: list[int]) -> None:
     """Within one rollout the canary weight only grows, each value once, then drops to 0."""
     assert weights and weights[-1] == 0, weights
@@ -135,7 +146,7 @@ def test_a_killed_controller_resumes_at_the_same_step(
     status = rollouts.wait_decision(namespace, NAME, GOOD_URI, timeout_s=90)
     assert status["phase"] == "Stable" and status["history"][-1]["outcome"] == "promoted"
     assert [h["storageUri"] for h in status["history"]].count(GOOD_URI) == 1, status["history"]
-    weights = [change.weight for change in traffic_log.record(namespace, NAME).weights]
+    weights = final_weights(traffic_log, namespace)
     assert_never_shifted_twice(weights)
     assert [w for w in weights if w not in (0, 100)] == [10, 25, 50], weights
 
@@ -215,8 +226,7 @@ def test_random_kills_never_shift_traffic_twice_or_lose_a_decision(
         assert [h["storageUri"] for h in history].count(case.canary_uri) == 1, history
         assert history[-1]["outcome"] == case.expected, (case, history[-1])
         assert status["canaryWeight"] == 0
-        weights = [change.weight for change in traffic_log.record(namespace, NAME).weights]
-        assert_never_shifted_twice(weights)
+        assert_never_shifted_twice(final_weights(traffic_log, namespace))
     print(
         f"kills: {own_controller.kills}, caught between a route write and the status write: "
         f"{between_patch_and_status}"
