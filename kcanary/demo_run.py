@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,18 +28,13 @@ from kcanary.demo_scenarios import SCENARIOS, STABLE_URI, Scenario, inference_se
 from kcanary.report import write_report
 from kcanary.report.gather import gather_from_client
 from sim.cluster import LocalCluster, LocalClusterConfig
+from sim.ports import listen_port
 
 NAMESPACE = "demo"
 NAME = "iris"
 GROUP, VERSION, PLURAL = "kcanary.io", "v1alpha1", "inferencerollouts"
 TERMINAL = ("RolledBack", "Aborted")
 REPORT_AFTER_DECISION_S = 6.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _say(text: str) -> None:
@@ -52,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     kubeconfig = out / "kubeconfig"
-    metrics_port, health_port = _free_port(), _free_port()
+    metrics_port, health_port = listen_port(), listen_port()
     _say(f"kcanary demo: scenario {scenario.name!r} ({scenario.summary}), router {args.router}")
     cluster = LocalCluster(
         LocalClusterConfig(

@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -30,6 +29,8 @@ from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+from sim.ports import listen_port
 
 PROMETHEUS_BINARY = "prometheus"
 INSTALL_HINT = "apt-get install --no-install-recommends prometheus"
@@ -46,12 +47,6 @@ class ScrapeTarget:
     address: str
     labels: Mapping[str, str] = field(default_factory=dict)
     metrics_path: str = "/metrics"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def find_binary(binary: str | None = None) -> str:
@@ -149,7 +144,7 @@ class PrometheusRunner:
         (self._folder / "data").mkdir()
         self._write_config()
         self._write_targets()
-        self.port = _free_port()
+        self.port = listen_port()
         self._launch(binary)
         self.wait_ready(timeout_s)
 

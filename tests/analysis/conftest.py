@@ -10,11 +10,12 @@ from prometheus_process import PrometheusProcess
 from stub_prometheus import (
     StubPrometheus,
     TlsFiles,
-    free_port,
     self_signed_tls,
     serving,
     silent_listener,
 )
+
+from sim.ports import listen_port
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def silent_server() -> Iterator[str]:
 
 @pytest.fixture
 def closed_port_url() -> str:
-    return f"http://127.0.0.1:{free_port()}"
+    return f"http://127.0.0.1:{listen_port()}"
 
 
 @pytest.fixture

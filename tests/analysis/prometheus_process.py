@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from polling import wait_until
-from stub_prometheus import free_port
+
+from sim.ports import listen_port
 
 # The Debian package (or any `prometheus` on PATH); a missing binary fails the test loudly.
 PROMETHEUS_BINARY = shutil.which("prometheus") or "prometheus"
@@ -52,7 +53,7 @@ class PrometheusProcess:
         )
         # The free port can be taken between probing and binding: try a few.
         for _attempt in range(3):
-            port = free_port()
+            port = listen_port()
             with (self._workdir / "prometheus.log").open("wb") as log:
                 self._process = subprocess.Popen(
                     [

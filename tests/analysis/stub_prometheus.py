@@ -100,14 +100,6 @@ def silent_listener() -> Iterator[str]:
         listener.close()
 
 
-def free_port() -> int:
-    """A loopback port nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @dataclass(frozen=True)
 class TlsFiles:
     ca_file: Path

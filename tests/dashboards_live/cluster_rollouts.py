@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -28,6 +27,7 @@ from polling import wait_until
 from kcanary.demo_scenarios import STABLE_URI
 from sim.cluster import LocalCluster
 from sim.load import Target
+from sim.ports import listen_port
 
 GROUP, VERSION, PLURAL = "kcanary.io", "v1alpha1", "inferencerollouts"
 ISVC = ("serving.kserve.io", "v1beta1")
@@ -36,12 +36,6 @@ FAILING_URI = "sim://iris/v2?p50_ms=20&sigma=0.25&error_rate=0.25"
 ENDED = ("Stable", "RolledBack", "Aborted")
 LOAD_RPS = 40.0
 """Requests per second to each ISVC: enough for a 25% error rate to be evidence within seconds."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def set_load(cluster: LocalCluster, namespace: str, name: str, rps: float) -> None:
@@ -73,7 +67,7 @@ def scraped_series(prometheus: str, selector: str, count: int) -> bool | None:
 def controller(cluster: LocalCluster, namespace: str, log: Path) -> Iterator[int]:
     """`kcanary controller --namespace NAMESPACE` against the cluster; yields its metrics port,
     which the cluster's Prometheus scrapes. Stopped (SIGTERM, then kill) on exit."""
-    metrics_port, health_port = free_port(), free_port()
+    metrics_port, health_port = listen_port(), listen_port()
     command = [
         sys.executable, "-m", "kcanary", "controller",
         "--kubeconfig", str(cluster.config.kubeconfig),

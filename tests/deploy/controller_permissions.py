@@ -15,7 +15,6 @@ import copy
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,6 +26,7 @@ from typing import Any
 from sim.cluster import LocalCluster
 from sim.kube_calls import INFERENCE_SERVICES, Kind, KubeCalls
 from sim.load import Target
+from sim.ports import listen_port
 
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNT = "kcanary-controller"
@@ -195,8 +195,8 @@ class PermissionRun:
             "--kubeconfig", str(kubeconfig),
             "--prometheus-url", prometheus.url,
             "--namespace", self.namespace,
-            "--metrics-addr", f"127.0.0.1:{free_port()}",
-            "--health-addr", f"127.0.0.1:{free_port()}",
+            "--metrics-addr", f"127.0.0.1:{listen_port()}",
+            "--health-addr", f"127.0.0.1:{listen_port()}",
             "--leader-elect",
             "--lease-namespace", self.namespace,
             "--lease-duration", "6s",
@@ -258,9 +258,3 @@ class PermissionRun:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

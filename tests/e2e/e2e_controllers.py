@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,13 +20,9 @@ from pathlib import Path
 
 from kubectl_harness import REPO_ROOT
 
+from sim.ports import listen_port
+
 STARTED_LINE = re.compile(r"controller (\S+) started")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -97,7 +92,7 @@ def start_controller(
     ready_timeout_s: float = 60.0,
 ) -> ControllerProcess:
     """Start a controller and return once its readiness probe answers (caches synced)."""
-    metrics_port, health_port = free_port(), free_port()
+    metrics_port, health_port = listen_port(), listen_port()
     command = [
         sys.executable, "-m", "kcanary", "controller",
         "--kubeconfig", str(kubeconfig),
