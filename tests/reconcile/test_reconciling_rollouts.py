@@ -23,6 +23,16 @@ def rolled_back(world: World) -> bool:
     return world.phase("iris") == "RolledBack"
 
 
+def canary_at_ten_percent() -> World:
+    """iris stable on V1, then V2 rolling out and at its first step."""
+    world = World()
+    world.add_isvc("iris", V1)
+    world.run("iris", stable)
+    world.deploy("iris", V2)
+    world.run("iris", lambda w: w.route_weight("iris") == 10)
+    return world
+
+
 def test_first_sight_creates_the_rollout_owned_by_the_isvc_then_the_primary_and_route() -> None:
     world = World()
     world.add_isvc("iris", V1)
@@ -149,11 +159,7 @@ def test_an_isvc_without_the_strategy_is_left_alone() -> None:
 
 
 def test_a_manual_promote_is_taken_once_recorded_with_who_asked_and_removed() -> None:
-    world = World()
-    world.add_isvc("iris", V1)
-    world.run("iris", stable)
-    world.deploy("iris", V2)
-    world.run("iris", lambda w: w.route_weight("iris") == 10)
+    world = canary_at_ten_percent()
     world.annotate("iris", "kcanary.io/action", "promote", manager="kubectl-annotate")
     world.reconcile("iris")
     assert world.route_weight("iris") == 25
@@ -169,11 +175,7 @@ def test_a_manual_promote_is_taken_once_recorded_with_who_asked_and_removed() ->
 def test_a_second_promote_in_the_same_second_after_the_first_was_removed_is_taken() -> None:
     # managedFields times have whole seconds: the second request carries the same time as the
     # first one's record, and only the removal in between tells it is a new request.
-    world = World()
-    world.add_isvc("iris", V1)
-    world.run("iris", stable)
-    world.deploy("iris", V2)
-    world.run("iris", lambda w: w.route_weight("iris") == 10)
+    world = canary_at_ten_percent()
     world.annotate("iris", "kcanary.io/action", "promote", manager="kubectl-annotate")
     world.reconcile("iris")
     assert world.route_weight("iris") == 25
@@ -198,11 +200,7 @@ def test_removing_the_strategy_hands_traffic_back_from_stable() -> None:
 
 
 def test_removing_the_strategy_mid_rollout_rolls_back_before_handing_back() -> None:
-    world = World()
-    world.add_isvc("iris", V1)
-    world.run("iris", stable)
-    world.deploy("iris", V2)
-    world.run("iris", lambda w: w.route_weight("iris") == 10)
+    world = canary_at_ten_percent()
     world.annotate("iris", "kcanary.io/strategy", None)
     world.run("iris", lambda w: w.get(INFERENCE_ROLLOUT, "iris") is None)
     assert weights_seen(world) == [0, 10, 0]
@@ -267,11 +265,7 @@ def test_a_restarted_controller_keeps_the_analysis_ticks_where_they_were() -> No
 
 
 def test_a_cache_that_still_shows_a_taken_request_does_not_take_it_again() -> None:
-    world = World()
-    world.add_isvc("iris", V1)
-    world.run("iris", stable)
-    world.deploy("iris", V2)
-    world.run("iris", lambda w: w.route_weight("iris") == 10)
+    world = canary_at_ten_percent()
     # No managedFields: nothing says when the request was made.
     world.annotate("iris", "kcanary.io/action", "promote")
     before_consume = world.get(INFERENCE_SERVICE, "iris")
@@ -287,11 +281,7 @@ def test_a_cache_that_still_shows_a_taken_request_does_not_take_it_again() -> No
 
 
 def test_a_cache_behind_the_last_status_write_does_not_move_traffic_back() -> None:
-    world = World()
-    world.add_isvc("iris", V1)
-    world.run("iris", stable)
-    world.deploy("iris", V2)
-    world.run("iris", lambda w: w.route_weight("iris") == 10)
+    world = canary_at_ten_percent()
     at_ten = world.get(INFERENCE_ROLLOUT, "iris")
     assert at_ten is not None
     world.run("iris", lambda w: w.route_weight("iris") == 25)
@@ -303,11 +293,7 @@ def test_a_cache_behind_the_last_status_write_does_not_move_traffic_back() -> No
 
 
 def test_a_route_cache_behind_our_last_route_write_is_not_acted_on() -> None:
-    world = World()
-    world.add_isvc("iris", V1)
-    world.run("iris", stable)
-    world.deploy("iris", V2)
-    world.run("iris", lambda w: w.route_weight("iris") == 10)
+    world = canary_at_ten_percent()
     route_at_ten = world.get(VIRTUAL_SERVICE, "iris-kcanary")
     assert route_at_ten is not None
     world.run("iris", lambda w: w.route_weight("iris") == 25)

@@ -17,6 +17,7 @@ from rollout.actions import (
     ConsumeAction,
     EmitEvent,
     EnsurePrimary,
+    EventType,
     HandBack,
     PromoteInRouter,
     RecordDecision,
@@ -223,3 +224,19 @@ class FakeCluster:
                 return
             assert self.now < deadline, f"still {self.phase} ({self.status.get('message')})"
             self.advance(every)
+
+
+def stable_cluster(**annotations: str) -> FakeCluster:
+    """A cluster run to Stable with these `kcanary.io/` annotations."""
+    cluster = FakeCluster()
+    cluster.annotations.update({f"kcanary.io/{key}": value for key, value in annotations.items()})
+    cluster.run_until("Stable")
+    return cluster
+
+
+def history(cluster: FakeCluster) -> list[dict[str, object]]:
+    return list(cluster.status.get("history", []))
+
+
+def warnings(cluster: FakeCluster) -> list[str]:
+    return [event.message for event in cluster.events if event.type is EventType.WARNING]
