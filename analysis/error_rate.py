@@ -1,8 +1,9 @@
 """Error rate: is the canary's failure rate worse than stable's by more than the tolerance?
 
 Two checks on the cumulative failures and requests of both revisions since the rollout started:
-harm (evidence that it is worse by more than `max(0.5 pp, 20%)` -> roll back) and
-non-inferiority (evidence that it is not -> may promote). The test is the two-proportion margin
+harm (evidence that it is worse than stable by more than the harm margin, 0 by default -> roll
+back) and non-inferiority (evidence that it is worse by at most the tolerance, `max(0.5 pp,
+20%)` by default -> may promote). The test is the two-proportion margin
 test of `analysis.margin`: normal-mixture e-values (Johari et al., KDD 2017; Howard et al.,
 Ann. Statist. 2021) on a contrast whose baseline is integrated out with its Haar measure
 (Perez-Ortiz et al., Ann. Statist. 2024), so it conditions on each revision's request count and
@@ -13,8 +14,8 @@ Why not a conditional binomial on the canary's share of failures (Lindon & Malek
 2022)? It removes stable's rate exactly for a relative tolerance, but DESIGN.md's tolerance has
 an absolute floor (0.5 pp), whose null depends on stable's unknown rate: the conditional test
 would need a confidence bound on that rate, spending part of alpha on it and testing against
-its worst case. Here the floor is one half of an intersection-union test instead, with stable's
-rate integrated out.
+its worst case. Here stable's rate is integrated out and the margin's `max` handled as
+`analysis.margin` explains.
 """
 
 from __future__ import annotations
@@ -56,13 +57,16 @@ def error_rate_checks(
             )
         )
     tolerance = settings.error_rate
+    harm = settings.error_rate_harm
     harm_alpha = settings.rollback_alpha
     test = margin_test(
         counts,
-        tolerance=tolerance,
+        harm=harm,
+        noninferiority=tolerance,
         alpha=harm_alpha,
     )
-    allowed = f"max({tolerance.absolute:.3g}, {tolerance.relative:.3g} x stable)"
+    allowed = tolerance.describe()
+    harm_allowed = harm.describe()
 
     def check(name: str, role: Role, log_e: FloatArray, alpha: float, message: str) -> CheckArrays:
         hit = CODE_OF[Verdict.FAIL] if role.rolls_back else CODE_OF[Verdict.PASS]
@@ -89,7 +93,7 @@ def error_rate_checks(
             Role.HARM,
             test.log_e_harm,
             harm_alpha,
-            f"canary failure rate above stable's by more than {allowed}",
+            f"canary failure rate above stable's by more than {harm_allowed}",
         ),
         check(
             "error-rate-noninferiority",

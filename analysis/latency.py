@@ -66,6 +66,7 @@ def latency_checks(
     if not edges:
         return []
     tolerance = settings.latency
+    harm = settings.latency_harm
     harm_alpha = settings.rollback_alpha
     # The histogram's own total is the trial count: a request counter scraped a moment apart
     # from the buckets must not turn into phantom fast or slow requests.
@@ -74,13 +75,15 @@ def latency_checks(
             PeriodCounts(c.slower_than(edges), c.total(), s.slower_than(edges), s.total())
             for s, c in periods
         ],
-        tolerance=tolerance,
+        harm=harm,
+        noninferiority=tolerance,
         alpha=harm_alpha,
     )
     count = len(edges)
     log_harm = np.logaddexp.reduce(test.log_e_harm, axis=-1) - np.log(count)
     log_ni = np.min(test.log_e_noninferior, axis=-1)
-    allowed = f"max({tolerance.absolute:.3g}, {tolerance.relative:.3g} x stable)"
+    allowed = tolerance.describe()
+    harm_allowed = harm.describe()
     per_edge = np.stack(
         np.broadcast_arrays(test.stable_rate, test.canary_rate, test.effect, test.lower, test.upper)
     )
@@ -108,7 +111,7 @@ def latency_checks(
             canary_requests=np.asarray(canary.requests),
             message=(
                 f"share of canary requests slower than a bucket edge above stable's by more "
-                f"than {allowed}"
+                f"than {harm_allowed}"
                 if rolls_back
                 else f"share of canary requests slower than every bucket edge within {allowed}"
             ),

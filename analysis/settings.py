@@ -1,9 +1,10 @@
 """The analysis settings, as plain frozen dataclasses.
 
 The strategy schema (pydantic, in `rollout/`) is the user-facing source of truth; the controller
-maps it onto these. Defaults are DESIGN.md section 8's: alpha 0.05 per rollout, the canary may be
-worse than stable by at most `max(0.5 percentage points, 20%)`, no SLO limits, no data holds and
-fails after five minutes.
+maps it onto these. Defaults: alpha 0.05 per rollout; the canary is rolled back on evidence that
+it is worse than stable at all (harm margin 0) and may be promoted on evidence that it is worse
+by at most `max(0.5 percentage points, 20%)` (the non-inferiority tolerance); no SLO limits; no
+data holds and fails after five minutes.
 """
 
 from __future__ import annotations
@@ -26,10 +27,13 @@ class Tolerance:
     than stable, nor more than 0.5 percentage points more"). Histogram buckets cannot resolve a
     quantile inside one bucket (Istio's edges are 2 to 2.5 times apart), so a tolerance stated as
     "+20% on p50" could not be tested exactly; a margin on exceedance probabilities at the edges
-    can. It is stricter than "+20% on every quantile": for a lognormal with sigma 0.3 (the
-    benchmark's default) its boundary is a median shift of about +8% (50% -> 60% of requests
-    slower than the median's edge) and a p99 shift of about +5% (1.0% -> 1.5% slower than the
-    p99's edge), by the lognormal's CDF.
+    can. For a lognormal with sigma 0.3 (the benchmark's default) a 20% margin is a median
+    shift of about +8% (50% -> 60% of requests slower than the median's edge) and a p99 shift of
+    about +5% (1.0% -> 1.5% slower than the p99's edge), by the lognormal's CDF.
+
+    The same shape serves two questions with two margins (`AnalysisSettings`): the harm margin,
+    beyond which the canary is rolled back, may be zero ("any evidence of worse than stable");
+    the non-inferiority tolerance, within which it may be promoted early, may not.
     """
 
     absolute: float = 0.005
@@ -40,8 +44,23 @@ class Tolerance:
             raise SettingsError(f"absolute tolerance {self.absolute} must be in [0, 1)")
         if self.relative < 0.0:
             raise SettingsError(f"relative tolerance {self.relative} must be >= 0")
-        if self.absolute == 0.0 and self.relative == 0.0:
-            raise SettingsError("a tolerance of zero cannot be shown non-inferior; set one > 0")
+
+    @property
+    def is_zero(self) -> bool:
+        return self.absolute == 0.0 and self.relative == 0.0
+
+    def describe(self) -> str:
+        """`max(0.005, 0.2 x stable)`, or `0` for a zero margin."""
+        if self.is_zero:
+            return "0"
+        return f"max({self.absolute:.3g}, {self.relative:.3g} x stable)"
+
+
+HARM_MARGIN = Tolerance(absolute=0.0, relative=0.0)
+"""The default harm margin: roll back on evidence that the canary is worse than stable at all.
+`bench/results/decisions.md` shows why: false rollbacks stay within alpha for any margin >= 0
+(a canary as good as stable is inside every such null), and each step of margin above zero
+costs power on the regressions users care about (a doubled error rate)."""
 
 
 class NoDataPolicy(enum.Enum):
@@ -93,6 +112,8 @@ class AnalysisSettings:
     alpha: float = 0.05
     error_rate: Tolerance = field(default_factory=Tolerance)
     latency: Tolerance = field(default_factory=Tolerance)
+    error_rate_harm: Tolerance = HARM_MARGIN
+    latency_harm: Tolerance = HARM_MARGIN
     slo: SloLimits = field(default_factory=SloLimits)
     no_data: NoDataSettings = field(default_factory=NoDataSettings)
     check_error_rate: bool = True
@@ -102,6 +123,12 @@ class AnalysisSettings:
     def __post_init__(self) -> None:
         if not 0.0 < self.alpha < 1.0:
             raise SettingsError(f"alpha {self.alpha} must be in (0, 1), for example 0.05")
+        for name, tolerance in (("error-rate", self.error_rate), ("latency", self.latency)):
+            if tolerance.is_zero:
+                raise SettingsError(
+                    f"a {name} non-inferiority tolerance of zero can never be shown; set its "
+                    "absolute or relative part above 0"
+                )
 
     @property
     def rollback_checks(self) -> int:

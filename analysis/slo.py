@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import betainc, betaincc, betaln
+from scipy.special import betainc, betaincc, betaln, xlog1py, xlogy
 
 from analysis.check import CheckArrays, decided
 from analysis.count_arrays import CountArrays
@@ -51,7 +51,8 @@ def _log_e(
     b1 = b + n - bad
     with np.errstate(divide="ignore"):
         tail = betaincc(a1, b1, p) if above else betainc(a1, b1, p)
-        log_null = bad * np.log(p) + (n - bad) * np.log1p(-p)
+        # xlogy: 0 * log(0) is 0 here (no bad events at p = 0, all bad at p = 1), not nan.
+        log_null = xlogy(bad, p) + xlog1py(n - bad, -p)
         logs = betaln(a1, b1) - betaln(a, b) + np.log(tail) - log_null
     return np.asarray(logs, dtype=np.float64)
 

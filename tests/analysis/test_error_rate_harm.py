@@ -7,14 +7,22 @@ from itertools import accumulate
 
 from analysis.counts import RevisionCounts
 from analysis.evaluate import evaluate
-from analysis.settings import AnalysisSettings
+from analysis.settings import AnalysisSettings, Tolerance
 from analysis.verdict import Verdict
 
 SETTINGS = AnalysisSettings(check_latency=False, check_sample_ratio=False)
+# A harm margin as wide as the non-inferiority tolerance, to test how the margin is applied.
+WIDE_HARM = AnalysisSettings(
+    check_latency=False,
+    check_sample_ratio=False,
+    error_rate_harm=Tolerance(absolute=0.005, relative=0.2),
+)
 
 
-def _check(stable: RevisionCounts, canary: RevisionCounts, name: str) -> Verdict:
-    result = evaluate(SETTINGS, stable=stable, canary=canary)
+def _check(
+    stable: RevisionCounts, canary: RevisionCounts, name: str, settings: AnalysisSettings = SETTINGS
+) -> Verdict:
+    result = evaluate(settings, stable=stable, canary=canary)
     return next(c.verdict for c in result.checks if c.name == name)
 
 
@@ -60,22 +68,33 @@ def test_sparse_errors_repeated_long_enough_fail() -> None:
     assert _check(stable, canary, "error-rate-harm") is Verdict.FAIL
 
 
-def test_a_canary_within_the_absolute_floor_is_not_harmful() -> None:
-    # Stable 1%, canary 1.4%: 40% worse relatively but within the 0.5 pp floor.
+def test_a_canary_within_the_absolute_floor_is_not_harmful_under_that_margin() -> None:
+    # Stable 1%, canary 1.4%: 40% worse relatively but within a 0.5 pp harm margin.
     stable = RevisionCounts(1_000_000, 10_000, None)
     canary = RevisionCounts(1_000_000, 14_000, None)
-    assert _check(stable, canary, "error-rate-harm") is Verdict.INCONCLUSIVE
+    assert _check(stable, canary, "error-rate-harm", WIDE_HARM) is Verdict.INCONCLUSIVE
     assert _check(stable, canary, "error-rate-noninferiority") is Verdict.PASS
 
 
-def test_above_the_floor_the_relative_tolerance_decides() -> None:
-    # Stable 10%: the tolerance is 20% of it, 2 pp. 11.5% is within it, 13% is not.
+def test_at_the_default_harm_margin_of_zero_any_shown_increase_is_harm() -> None:
+    # The same canary, worse than stable and within the non-inferiority tolerance: with the
+    # default harm margin (0) a million requests show it is worse, so it is rolled back.
+    stable = RevisionCounts(1_000_000, 10_000, None)
+    canary = RevisionCounts(1_000_000, 14_000, None)
+    result = evaluate(SETTINGS, stable=stable, canary=canary)
+    harm = next(c for c in result.checks if c.name == "error-rate-harm")
+    assert harm.verdict is Verdict.FAIL
+    assert "by more than 0" in harm.message
+
+
+def test_above_the_floor_the_relative_margin_decides() -> None:
+    # Stable 10%: the margin is 20% of it, 2 pp. 11.5% is within it, 13% is not.
     stable = RevisionCounts(500_000, 50_000, None)
     within = RevisionCounts(500_000, 57_500, None)
     beyond = RevisionCounts(500_000, 65_000, None)
-    assert _check(stable, within, "error-rate-harm") is Verdict.INCONCLUSIVE
+    assert _check(stable, within, "error-rate-harm", WIDE_HARM) is Verdict.INCONCLUSIVE
     assert _check(stable, within, "error-rate-noninferiority") is Verdict.PASS
-    assert _check(stable, beyond, "error-rate-harm") is Verdict.FAIL
+    assert _check(stable, beyond, "error-rate-harm", WIDE_HARM) is Verdict.FAIL
 
 
 def test_equal_error_rates_are_not_harm() -> None:

@@ -66,9 +66,9 @@ def test_a_faster_canary_is_non_inferior() -> None:
     assert checks["latency-noninferiority"][0] is Verdict.PASS
 
 
-def test_a_wider_tolerance_lets_a_small_shift_through() -> None:
+def test_a_wider_harm_margin_lets_a_small_shift_through() -> None:
     loose = AnalysisSettings(
-        check_error_rate=False, check_sample_ratio=False, latency=Tolerance(0.05, 1.0)
+        check_error_rate=False, check_sample_ratio=False, latency_harm=Tolerance(0.05, 1.0)
     )
     shifted = Latency(p50_s=0.06, sigma=0.3)
     result = evaluate(loose, stable=_counts(BASE, 20_000), canary=_counts(shifted, 5_000))

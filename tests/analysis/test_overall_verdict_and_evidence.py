@@ -125,7 +125,11 @@ def test_a_canary_without_requests_is_no_data_not_a_silent_pass() -> None:
     ("make", "words"),
     [
         (lambda: AnalysisSettings(alpha=0), "alpha"),
-        (lambda: Tolerance(absolute=0, relative=0), "tolerance of zero"),
+        (
+            lambda: AnalysisSettings(error_rate=Tolerance(absolute=0, relative=0)),
+            "non-inferiority tolerance of zero",
+        ),
+        (lambda: Tolerance(relative=-0.1), "relative tolerance"),
         (lambda: Tolerance(absolute=1.5), "absolute tolerance"),
         (lambda: SloLimits(max_error_rate=2), "SLO error rate"),
         (lambda: NoDataSettings(limit_seconds=-1), "no-data limit"),

@@ -84,16 +84,17 @@ def test_a_regression_during_a_drift_is_still_caught(
 def test_one_period_is_exactly_the_pooled_test() -> None:
     counts = PeriodCounts(np.array(30), np.array(1000), np.array(100), np.array(9000))
     tolerance = Tolerance(absolute=0.005, relative=0.2)
-    alone = margin_test([counts], tolerance=tolerance, alpha=0.05)
+    alone = margin_test([counts], harm=tolerance, noninferiority=tolerance, alpha=0.05)
     empty = PeriodCounts(np.array(0), np.array(0), np.array(5), np.array(100))
-    with_empty = margin_test([counts, empty], tolerance=tolerance, alpha=0.05)
+    with_empty = margin_test([counts, empty], harm=tolerance, noninferiority=tolerance, alpha=0.05)
     for field in ("log_e_harm", "log_e_noninferior", "effect", "lower"):
         assert getattr(alone, field) == pytest.approx(getattr(with_empty, field)), field
 
 
 def test_no_period_with_both_revisions_is_no_evidence() -> None:
     only_canary = PeriodCounts(np.array(50), np.array(100), np.array(0), np.array(0))
-    test = margin_test([only_canary], tolerance=Tolerance(absolute=0.005), alpha=0.05)
+    tolerance = Tolerance(absolute=0.005)
+    test = margin_test([only_canary], harm=tolerance, noninferiority=tolerance, alpha=0.05)
     assert float(test.log_e_harm) == 0.0 and float(test.log_e_noninferior) == 0.0
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from analysis.settings import AnalysisSettings
+from analysis.settings import AnalysisSettings, Tolerance
 from bench.deciders import KcanaryDecider, OracleSprt
 from bench.monte_carlo import monte_carlo_se, wilson_interval
 from bench.simulator import (
@@ -90,10 +90,17 @@ def test_aa_false_rollback_rate_stays_within_alpha(rps: float) -> None:
     assert rate <= alpha + 3 * monte_carlo_se(alpha, runs)
 
 
-def test_a_canary_exactly_at_the_tolerance_is_rarely_rolled_back() -> None:
-    # 1.5% against 1% is on the edge of the harm null: the hardest place for validity.
-    settings = AnalysisSettings(check_latency=False, check_sample_ratio=False)
-    scenario = Scenario("boundary", 200.0, canary=Behaviour(error_rate=0.015))
+@pytest.mark.parametrize(
+    ("harm", "canary_rate"),
+    [(Tolerance(0.005, 0.2), 0.015), (Tolerance(0.0, 0.0), 0.01)],
+    ids=["margin-0.5pp", "margin-0"],
+)
+def test_a_canary_exactly_at_the_harm_margin_is_rarely_rolled_back(
+    harm: Tolerance, canary_rate: float
+) -> None:
+    # A canary on the edge of the harm null: the hardest place for validity.
+    settings = AnalysisSettings(check_latency=False, check_sample_ratio=False, error_rate_harm=harm)
+    scenario = Scenario("boundary", 200.0, canary=Behaviour(error_rate=canary_rate))
     runs = 400
     outcome = simulate(scenario, [KcanaryDecider(settings)], runs, np.random.default_rng(5))
     alpha = settings.rollback_alpha
