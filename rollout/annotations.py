@@ -202,6 +202,8 @@ def _read_yaml_value(short: ShortKey, raw: object) -> object | None:
 
 
 def _show(value: object) -> str:
+    if isinstance(value, bool):  # as the YAML wrote it
+        return "true" if value else "false"
     if isinstance(value, list | tuple):
         return "[" + ", ".join(str(item) for item in value) + "]"
     return str(value)
