@@ -52,7 +52,7 @@ def progressing(state: RolloutState, tick: Tick) -> Transition:
     if is_last_weight_step(tick.strategy, index) and last.verdict is not Verdict.PASS:
         return undecided_last_step(state, tick, index)
     # A Pass in the extension of the last step ends it on evidence, not because time was up.
-    extended = state.extension_started_at is not None
+    extended = state.extension_started_at is not None and last.verdict is Verdict.PASS
     ended = StepEndReason.EVIDENCE if extended else StepEndReason.DURATION
     return enter_step(state, index + 1, tick, ended=ended)
 

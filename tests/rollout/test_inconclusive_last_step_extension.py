@@ -211,3 +211,14 @@ def test_missing_data_during_the_extension_holds_then_the_extension_resumes() ->
     cluster.reconcile()
     assert cluster.status["message"].startswith("step 3/3: extending at 50%: inconclusive after 1m")
     assert parse_time(cluster.status["extensionStartedAt"]) == started
+
+
+def test_a_step_added_after_an_extended_one_ends_the_extension_without_evidence() -> None:
+    cluster, _ = extended()
+    cluster.annotations["kcanary.io/steps"] = "10,25,50,75"
+    cluster.reconcile()
+    assert cluster.route_weight == 75 and "extensionStartedAt" not in cluster.status
+    assert cluster.status["lastStepEnd"]["reason"] == "duration"
+    assert cluster.status["message"].endswith(
+        "(step 3 ended after 1m: its time was up, analysis Inconclusive)"
+    )
