@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from rollout.durations import parse_duration
 from rollout.steps import parse_steps
-from rollout.strategy import MetricsSource, Strategy, StrategyKind, TrafficMode
+from rollout.strategy import MetricsSource, Strategy, StrategyKind, TrafficMode, read_flag
 
 PREFIX = "kcanary.io/"
 STRATEGY = "kcanary.io/strategy"
@@ -86,6 +86,8 @@ SHORT_KEYS: tuple[ShortKey, ...] = (
     ShortKey("kcanary.io/steps", ("steps",), parse_steps),
     ShortKey("kcanary.io/interval", ("interval",), parse_duration),
     ShortKey("kcanary.io/step-duration", ("stepDuration",), parse_duration),
+    ShortKey("kcanary.io/advance-on-pass", ("advanceOnPass",), read_flag),
+    ShortKey("kcanary.io/extend-inconclusive", ("extendInconclusive",), parse_duration),
     ShortKey("kcanary.io/metrics", ("metrics", "source"), _enum_reader(MetricsSource)),
     ShortKey("kcanary.io/route", ("traffic", "route"), _name),
     ShortKey("kcanary.io/hosts", ("traffic", "hosts"), _names),
@@ -200,6 +202,8 @@ def _read_yaml_value(short: ShortKey, raw: object) -> object | None:
 
 
 def _show(value: object) -> str:
+    if isinstance(value, bool):  # as the YAML wrote it
+        return "true" if value else "false"
     if isinstance(value, list | tuple):
         return "[" + ", ".join(str(item) for item in value) + "]"
     return str(value)

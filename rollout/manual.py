@@ -29,7 +29,7 @@ from rollout.actions import ConsumeAction, normal, warning
 from rollout.observations import ManualRequest
 from rollout.promoting import begin_promotion
 from rollout.rollback import begin_rollback
-from rollout.state import ActionRecord, Outcome, Pause, Phase, RolloutState
+from rollout.state import ActionRecord, Outcome, Pause, Phase, RolloutState, StepEndReason
 from rollout.stepping import enter_step, start_rollout
 from rollout.steps import PauseStep
 from rollout.transition import Tick, Transition, stay
@@ -125,7 +125,9 @@ def _seconds(moment: datetime) -> datetime:
 
 
 def _promote(state: RolloutState, tick: Tick, who: str) -> Transition:
-    return enter_step(state.with_pause(None), state.current_step + 1, tick)
+    return enter_step(
+        state.with_pause(None), state.current_step + 1, tick, ended=StepEndReason.MANUAL
+    )
 
 
 def _promote_full(state: RolloutState, tick: Tick, who: str) -> Transition:
@@ -152,7 +154,7 @@ def _resume(state: RolloutState, tick: Tick, who: str) -> Transition:
     steps = tick.strategy.steps
     on_pause_step = index < len(steps) and isinstance(steps[index], PauseStep)
     if on_pause_step and state.canary_started:
-        return enter_step(state.with_pause(None), index + 1, tick)
+        return enter_step(state.with_pause(None), index + 1, tick, ended=StepEndReason.MANUAL)
     message = f"resumed by {who} at step {index + 1}/{len(steps)} ({state.canary_weight}%)"
     return stay(state.with_pause(None).with_phase(Phase.PROGRESSING, message))
 

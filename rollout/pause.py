@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from rollout import judging
 from rollout.actions import normal
-from rollout.state import RolloutState
+from rollout.state import RolloutState, StepEndReason
 from rollout.stepping import enter_step, step_ends_at
 from rollout.steps import PauseStep
 from rollout.transition import Tick, Transition, stay
@@ -29,5 +29,5 @@ def paused(state: RolloutState, tick: Tick) -> Transition:
     ends_at = step_ends_at(state, tick.strategy)
     if ends_at is None or tick.now < ends_at:
         return stay(state)
-    moved = enter_step(state, index + 1, tick)
+    moved = enter_step(state, index + 1, tick, ended=StepEndReason.DURATION)
     return moved.plus(normal("Resumed", f"timed pause of step {index + 1} ended"))

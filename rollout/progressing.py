@@ -2,11 +2,14 @@
 
 Before any traffic moves, the canary must be ready (in Standard mode, its Deployment's rollout
 complete too, so no old pod answers under the canary's name) within the progress deadline,
-counted from when the revision appeared; the analysis window starts then. A step ends when it
-has lasted the step duration and an analysis taken during it allows it. At the end of the last
-weight step, Pass promotes and Inconclusive follows `onInconclusive`. While the sample-ratio check
-fails (the router does not split as the weights say), no step ends and nothing is promoted: the
-comparison behind an Inconclusive cannot be trusted then. Harm still rolls back.
+counted from when the revision appeared; the analysis window starts then. A weight step ends
+when it has lasted the step duration and an analysis taken during it allows it, or sooner, with
+`advanceOnPass`, once an analysis taken at least one interval into it (so the step's own weight
+is in the data) passes: non-inferiority shown on every check and the split as the weights say.
+At the end of the last weight step, Pass promotes; Inconclusive extends the step
+(rollout.extension), then follows `onInconclusive`. While the sample-ratio check fails (the
+router does not split as the weights say), no step ends and nothing is promoted: the comparison
+behind a verdict cannot be trusted then. Harm still rolls back.
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ from rollout import judging
 from rollout.actions import warning
 from rollout.durations import format_duration
 from rollout.evidence import Verdict
+from rollout.extension import undecided_last_step
 from rollout.rollback import begin_rollback
-from rollout.state import Outcome, RolloutState
+from rollout.state import Outcome, RolloutState, StepEndReason
 from rollout.stepping import enter_step, is_last_weight_step, step_ends_at
-from rollout.strategy import InconclusivePolicy
+from rollout.steps import WeightStep
 from rollout.transition import Tick, Transition, stay
 
 
@@ -34,18 +38,40 @@ def progressing(state: RolloutState, tick: Tick) -> Transition:
     ends_at = step_ends_at(state, tick.strategy)
     if ends_at is None:  # a pause step while Progressing (steps edited): pause there
         return enter_step(state, index, tick)
-    if tick.now < ends_at:
-        return stay(state)
     last = state.last_analysis
     if last is None or state.step_started_at is None or last.time < state.step_started_at:
+        return stay(state)
+    if tick.now < ends_at:
+        if _shows_non_inferiority(state, tick):
+            return enter_step(state, index + 1, tick, ended=StepEndReason.EVIDENCE)
         return stay(state)
     if not judging.may_advance(last.verdict, tick):
         return stay(state.with_message(_holding_message(state, tick)))
     if last.split_mismatch:
         return _hold_for_the_split(state, tick)
     if is_last_weight_step(tick.strategy, index) and last.verdict is not Verdict.PASS:
-        return _last_step_inconclusive(state, tick, index)
-    return enter_step(state, index + 1, tick)
+        return undecided_last_step(state, tick, index)
+    # A Pass in the extension of the last step ends it on evidence, not because time was up.
+    extended = state.extension_started_at is not None and last.verdict is Verdict.PASS
+    ended = StepEndReason.EVIDENCE if extended else StepEndReason.DURATION
+    return enter_step(state, index + 1, tick, ended=ended)
+
+
+def _shows_non_inferiority(state: RolloutState, tick: Tick) -> bool:
+    """With advanceOnPass, a weight step may end before its time: the last analysis passed with
+    the split as the weights say, and was taken at least one interval into the step."""
+    last = state.last_analysis
+    started = state.step_started_at
+    step = tick.strategy.steps[state.current_step]
+    return (
+        tick.strategy.advance_on_pass
+        and isinstance(step, WeightStep)
+        and last is not None
+        and started is not None
+        and last.verdict is Verdict.PASS
+        and not last.split_mismatch
+        and last.time >= started + tick.strategy.interval
+    )
 
 
 def wait_for_canary(state: RolloutState, tick: Tick) -> Transition:
@@ -67,25 +93,6 @@ def wait_for_canary(state: RolloutState, tick: Tick) -> Transition:
             event_reason="ProgressDeadlineExceeded",
         )
     return stay(state)
-
-
-def _last_step_inconclusive(state: RolloutState, tick: Tick, index: int) -> Transition:
-    policy = tick.strategy.on_inconclusive
-    if policy is InconclusivePolicy.PROMOTE:
-        return enter_step(state, index + 1, tick)
-    if policy is InconclusivePolicy.ROLLBACK:
-        return begin_rollback(
-            state,
-            outcome=Outcome.ROLLED_BACK,
-            reason="the last step ended inconclusive (onInconclusive: rollback)",
-            event_reason="AnalysisInconclusive",
-        )
-    return stay(
-        state.with_message(
-            f"step {index + 1}/{len(tick.strategy.steps)}: the last step ended inconclusive "
-            "(onInconclusive: hold); promote or abort by hand"
-        )
-    )
 
 
 def _hold_for_the_split(state: RolloutState, tick: Tick) -> Transition:

@@ -26,7 +26,7 @@ from rollout.transition import Tick, Transition, stay
 
 def begin_promotion(state: RolloutState, reason: str) -> Transition:
     canary = state.canary.hash if state.canary else "?"
-    promoting = history.note_reason(state, reason).with_pause(None)
+    promoting = history.note_reason(state, reason).with_pause(None).with_extension(None)
     promoting = promoting.with_phase(Phase.PROMOTING, f"promoting {canary}: {reason}")
     return stay(promoting, normal("Promoting", f"promoting {canary}: {reason}"))
 

@@ -1,9 +1,10 @@
 """When the machine next needs to run without anything changing in the cluster.
 
 Analysis ticks are anchored at `rolloutStartedAt + k * interval`, so a restarted controller
-keeps the same tick times. The other deadlines (a step's end, a timed pause, the progress
-deadline, the no-data limit) are wake-ups too, so a decision is not late by up to an interval.
-The scheduler only enqueues the object at these times; the work happens in the reconcile.
+keeps the same tick times. The other deadlines (a step's end, the end of an undecided last
+step's extension, a timed pause, the progress deadline, the no-data limit) are wake-ups too,
+so a decision is not late by up to an interval. The scheduler only enqueues the object at
+these times; the work happens in the reconcile.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import math
 from datetime import datetime
 
 from rollout.state import Phase, RolloutState
-from rollout.stepping import step_ends_at
+from rollout.stepping import extension_ends_at, step_ends_at
 from rollout.strategy import NoDataPolicy, Strategy
 
 
@@ -30,7 +31,8 @@ def next_analysis_at(state: RolloutState, strategy: Strategy, now: datetime) -> 
 
 
 def next_wakeup(state: RolloutState, strategy: Strategy, now: datetime) -> datetime | None:
-    """The earliest time a decision may become due: tick, step end, pause end or a deadline."""
+    """The earliest time a decision may become due: tick, step end, extension end, pause end or
+    a deadline."""
     candidates: list[datetime] = []
     analysis = next_analysis_at(state, strategy, now)
     if analysis is not None:
@@ -40,9 +42,9 @@ def next_wakeup(state: RolloutState, strategy: Strategy, now: datetime) -> datet
         if entry is not None:
             candidates.append(entry.started_at + strategy.progress_deadline)
     if state.phase.in_rollout and state.canary_started:
-        ends = step_ends_at(state, strategy)
-        if ends is not None and not (state.pause is not None and state.pause.by_user):
-            candidates.append(ends)
+        for ends in (step_ends_at(state, strategy), extension_ends_at(state, strategy)):
+            if ends is not None and not (state.pause is not None and state.pause.by_user):
+                candidates.append(ends)
     if state.no_data_since is not None and strategy.no_data.policy is NoDataPolicy.HOLD:
         candidates.append(state.no_data_since + strategy.no_data.limit)
     future = [moment for moment in candidates if moment > now]

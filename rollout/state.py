@@ -104,6 +104,28 @@ class WeightPeriod:
     since: datetime
 
 
+class StepEndReason(StrEnum):
+    """What ended a step, as the status's `lastStepEnd.reason` spells it."""
+
+    DURATION = "duration"
+    """Its time was up (and the analysis let it end)."""
+    EVIDENCE = "evidence"
+    """The analysis showed non-inferiority (Pass) before its time, or during its extension."""
+    EXTENSION_LIMIT = "extension-limit"
+    """The last step's extension ran out undecided, and `onInconclusive` applied."""
+    MANUAL = "manual"
+    """Someone promoted or resumed by hand."""
+
+
+@dataclass(frozen=True)
+class StepEnd:
+    """The last step change: which step (index, pauses included) ended, why, and when."""
+
+    step: int
+    reason: StepEndReason
+    at: datetime
+
+
 @dataclass(frozen=True)
 class RolloutState:
     phase: Phase = Phase.INITIALIZING
@@ -123,6 +145,11 @@ class RolloutState:
     """Each change of the canary's weight since the rollout started: the analysis compares the
     revisions within each period of constant weight."""
     pause: Pause | None = None
+    extension_started_at: datetime | None = None
+    """When the last weight step, its duration over and the analysis undecided, began its
+    extension (`extendInconclusive`); None when it is not extended."""
+    last_step_end: StepEnd | None = None
+    """What ended the step before the current one (or before the promotion)."""
     last_analysis: AnalysisSummary | None = None
     no_data_since: datetime | None = None
     """Start of the current run of NoData verdicts, for the no-data limit."""
@@ -167,7 +194,20 @@ class RolloutState:
         return replace(self, canary=canary)
 
     def with_step(self, index: int, weight: int, started_at: datetime | None) -> RolloutState:
-        return replace(self, current_step=index, canary_weight=weight, step_started_at=started_at)
+        """Any step change ends the extension of the step before."""
+        return replace(
+            self,
+            current_step=index,
+            canary_weight=weight,
+            step_started_at=started_at,
+            extension_started_at=None,
+        )
+
+    def with_step_end(self, end: StepEnd) -> RolloutState:
+        return replace(self, last_step_end=end)
+
+    def with_extension(self, started_at: datetime | None) -> RolloutState:
+        return replace(self, extension_started_at=started_at)
 
     def with_weight_from(self, weight: int, at: datetime) -> RolloutState:
         """A new period of constant weight from `at`, unless the weight stays what it was."""
@@ -207,6 +247,8 @@ class RolloutState:
             step_started_at=None,
             weight_periods=(),
             pause=None,
+            extension_started_at=None,
+            last_step_end=None,
             last_analysis=None,
             no_data_since=None,
         )

@@ -27,6 +27,8 @@ from rollout.state import (
     Pause,
     Phase,
     RolloutState,
+    StepEnd,
+    StepEndReason,
     WeightPeriod,
 )
 
@@ -47,6 +49,8 @@ def to_status(state: RolloutState) -> dict[str, Any]:
         "rolloutStartedAt": _time_out(state.rollout_started_at),
         "stepStartedAt": _time_out(state.step_started_at),
         "weightPeriods": [_period_out(period) for period in state.weight_periods] or None,
+        "extensionStartedAt": _time_out(state.extension_started_at),
+        "lastStepEnd": _step_end_out(state.last_step_end),
         "lastAnalysis": _analysis_out(state.last_analysis),
         "conditions": [_condition_out(condition) for condition in state.conditions],
         "history": [_entry_out(entry) for entry in state.history],
@@ -92,6 +96,8 @@ def _state_in(status: Mapping[str, Any]) -> RolloutState:
         step_started_at=_time_in(status.get("stepStartedAt")),
         weight_periods=tuple(_period_in(item) for item in status.get("weightPeriods") or ()),
         pause=pause,
+        extension_started_at=_time_in(status.get("extensionStartedAt")),
+        last_step_end=_step_end_in(status.get("lastStepEnd")),
         last_analysis=last,
         no_data_since=no_data_since,
         conditions=kept,
@@ -133,6 +139,22 @@ def _period_out(period: WeightPeriod) -> dict[str, Any]:
 
 def _period_in(item: Mapping[str, Any]) -> WeightPeriod:
     return WeightPeriod(weight=int(item["weight"]), since=parse_time(str(item["since"])))
+
+
+def _step_end_out(end: StepEnd | None) -> dict[str, Any] | None:
+    if end is None:
+        return None
+    return {"step": end.step, "reason": end.reason.value, "at": format_time(end.at)}
+
+
+def _step_end_in(data: object) -> StepEnd | None:
+    if not isinstance(data, Mapping):
+        return None
+    return StepEnd(
+        step=int(data["step"]),
+        reason=StepEndReason(data["reason"]),
+        at=parse_time(str(data["at"])),
+    )
 
 
 def _revision_out(revision: Revision | None) -> dict[str, Any] | None:

@@ -1,10 +1,10 @@
 """Canary steps: the weights the canary walks through, with pauses between them.
 
-`10,25,50` sends 10%, then 25%, then 50% of the traffic to the canary, each for at least the
-step duration; promotion follows the last step. A `pause` step holds the weight reached so far
-until someone resumes the rollout; `pause:10m` holds it for ten minutes. The status's
-`currentStep` is an index into this list, pauses included, so a restarted controller knows
-whether it was waiting at a pause.
+`10,25,50` sends 10%, then 25%, then 50% of the traffic to the canary, each for the step
+duration (less once the analysis passes, with advanceOnPass); promotion follows the last step.
+A `pause` step holds the weight reached so far until someone resumes the rollout; `pause:10m`
+holds it for ten minutes. The status's `currentStep` is an index into this list, pauses
+included, so a restarted controller knows whether it was waiting at a pause.
 """
 
 from __future__ import annotations

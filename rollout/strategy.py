@@ -44,6 +44,19 @@ Duration = Annotated[
 """A timedelta written as `30s`/`2m`/`1h30m`; bare numbers are refused (seconds or minutes?)."""
 
 
+def read_flag(value: object) -> bool:
+    """`true` or `false`, in YAML or in an annotation's text; anything else is refused rather
+    than guessed (is `maybe`, `1` or `off` a yes?)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ValueError("must be true or false")
+
+
+Flag = Annotated[bool, BeforeValidator(read_flag)]
+
+
 def _read_steps(value: object) -> object:
     if isinstance(value, str | list | tuple):
         return parse_steps(value)
@@ -247,15 +260,27 @@ class Strategy(_Schema):
         default=timedelta(seconds=30), description="how often analysis runs (at least 1s)"
     )
     step_duration: Duration = Field(
-        default=timedelta(minutes=2), description="least time spent at each weight"
+        default=timedelta(minutes=2),
+        description="time spent at each weight, unless advanceOnPass ends it sooner",
+    )
+    advance_on_pass: Flag = Field(
+        default=True,
+        description="end a weight step before its stepDuration once an analysis taken at least "
+        "one interval into it passes (non-inferiority shown, split as the weights say)",
     )
     progress_deadline: Duration = Field(
         default=timedelta(minutes=10),
         description="roll back a canary that is not ready this long after it appeared",
     )
+    extend_inconclusive: Duration = Field(
+        default=timedelta(minutes=3),
+        description="keep an inconclusive last step up to this long past its stepDuration for "
+        "a decision before onInconclusive applies; 0s: no extension",
+    )
     on_inconclusive: InconclusivePolicy = Field(
         default=InconclusivePolicy.PROMOTE,
-        description="when the last step ends without a verdict of harm: promote | hold | rollback",
+        description="when the last step (and its extension) ends without a verdict of harm: "
+        "promote | hold | rollback",
     )
     alpha: float = Field(
         default=0.05, gt=0, lt=1, description="error budget of the sequential tests per rollout"

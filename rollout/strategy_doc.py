@@ -60,6 +60,8 @@ def _default_at(defaults: object, path: tuple[str, ...]) -> str:
         return "none"
     if isinstance(value, Enum):
         value = value.value
+    if isinstance(value, bool):  # as YAML writes it
+        return "`true`" if value else "`false`"
     if isinstance(value, list):
         return "`" + ",".join(str(item) for item in value) + "`" if value else "none"
     if isinstance(value, dict):

@@ -78,6 +78,8 @@ FULL_STATUS: dict[str, Any] = {
         {"weight": 10, "since": "2026-11-23T10:00:00Z"},
         {"weight": 25, "since": "2026-11-23T10:02:00Z"},
     ],
+    "extensionStartedAt": "2026-11-23T10:04:00Z",
+    "lastStepEnd": {"step": 0, "reason": "evidence", "at": "2026-11-23T10:02:00Z"},
     "lastAnalysis": {
         "time": "2026-11-23T10:03:00Z",
         "verdict": "Inconclusive",

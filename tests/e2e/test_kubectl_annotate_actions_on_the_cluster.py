@@ -55,8 +55,16 @@ def quiet_isvc(
     """A managed ISVC at Stable with long steps, once the batch has ended; its namespace."""
     batch.wait_all()  # the local cluster on a small machine cannot take both at once
     namespace = namespaces.take()
+    # The steps hold for people to act on: a passing canary must not end them early.
     rollouts.create(
-        annotated_isvc(NAME, namespace, router="istio", storage_uri=FIRST_URI, step_duration="10m")
+        annotated_isvc(
+            NAME,
+            namespace,
+            router="istio",
+            storage_uri=FIRST_URI,
+            step_duration="10m",
+            extra_annotations={"kcanary.io/advance-on-pass": "false"},
+        )
     )
     rollouts.wait_phase(namespace, NAME, "Stable", timeout_s=90)
     yield namespace

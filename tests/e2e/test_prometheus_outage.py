@@ -48,7 +48,16 @@ def rolling(
     """An ISVC whose good canary is at its first step, analysed at least once; its namespace."""
     batch.wait_all()
     namespace = namespaces.take()
-    rollouts.create(annotated_isvc(NAME, namespace, router="istio", step_duration=f"{STEP_S:.0f}s"))
+    # Both outages must fall within the rollout: its steps last their duration, Pass or not.
+    rollouts.create(
+        annotated_isvc(
+            NAME,
+            namespace,
+            router="istio",
+            step_duration=f"{STEP_S:.0f}s",
+            extra_annotations={"kcanary.io/advance-on-pass": "false"},
+        )
+    )
     rollouts.wait_phase(namespace, NAME, "Stable", timeout_s=60)
     set_load(local_cluster, namespace, NAME, 10)
     rollouts.change_model(namespace, NAME, GOOD_URI)

@@ -325,7 +325,8 @@ def test_a_deleted_isvc_leaves_no_series_behind() -> None:
 
 def test_only_a_status_write_that_asked_for_nothing_else_skips_its_own_watch_echo() -> None:
     world = World()
-    world.add_isvc("iris", V1)
+    # Steps that last their duration, so most ticks only refresh lastAnalysis.
+    world.add_isvc("iris", V1, {**STRATEGY, "kcanary.io/advance-on-pass": "false"})
     world.run("iris", stable)
     world.deploy("iris", V2)
     echoes: list[tuple[str, bool]] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 import pytest
@@ -23,6 +23,18 @@ def fails_once_at_fifty(cluster: FakeCluster) -> Verdict:
 
 def always_pass(cluster: FakeCluster) -> Verdict:
     return Verdict.PASS
+
+
+def never_decides(cluster: FakeCluster) -> Verdict:
+    return Verdict.INCONCLUSIVE
+
+
+def passes_in_the_extension(cluster: FakeCluster) -> Verdict:
+    """Inconclusive until 90 s at 50%: past the last step's 1m, inside its extension."""
+    at_fifty = cluster.route_weight == 50 and cluster.now - cluster.weight_times[-1] >= timedelta(
+        seconds=90
+    )
+    return Verdict.PASS if at_fifty else Verdict.INCONCLUSIVE
 
 
 Scenario = Callable[[FakeCluster, int], None]
@@ -52,14 +64,20 @@ def someone_aborts(cluster: FakeCluster, tick: int) -> None:
         cluster.ask("abort")
 
 
-SCENARIOS: list[tuple[str, str, Callable[[FakeCluster], Verdict], Scenario]] = [
-    ("promotion", "istio", always_pass, no_one_acts),
-    ("rollback", "gateway-api", fails_once_at_fifty, no_one_acts),
-    ("manual", "istio", always_pass, someone_promotes_then_pauses_and_resumes),
-    ("superseded", "istio", always_pass, a_newer_revision_arrives),
-    ("abort", "istio", always_pass, someone_aborts),
-    ("kserve-promotion", "kserve", always_pass, no_one_acts),
-    ("kserve-rollback", "kserve", fails_once_at_fifty, no_one_acts),
+FULL_STEPS = {"kcanary.io/advance-on-pass": "false"}
+ROLLBACK_ON_INCONCLUSIVE = {"kcanary.io/analysis": "onInconclusive: rollback"}
+SCENARIOS: list[tuple[str, str, Callable[[FakeCluster], Verdict], Scenario, Mapping[str, str]]] = [
+    ("promotion", "istio", always_pass, no_one_acts, {}),
+    ("full-steps", "istio", always_pass, no_one_acts, FULL_STEPS),
+    ("rollback", "gateway-api", fails_once_at_fifty, no_one_acts, {}),
+    ("manual", "istio", always_pass, someone_promotes_then_pauses_and_resumes, FULL_STEPS),
+    ("superseded", "istio", always_pass, a_newer_revision_arrives, FULL_STEPS),
+    ("abort", "istio", always_pass, someone_aborts, FULL_STEPS),
+    ("extended", "istio", never_decides, no_one_acts, {}),
+    ("extended-then-passed", "istio", passes_in_the_extension, no_one_acts, {}),
+    ("extended-then-rolled-back", "istio", never_decides, no_one_acts, ROLLBACK_ON_INCONCLUSIVE),
+    ("kserve-promotion", "kserve", always_pass, no_one_acts, {}),
+    ("kserve-rollback", "kserve", fails_once_at_fifty, no_one_acts, {}),
 ]
 
 
@@ -67,10 +85,12 @@ def play(
     traffic: str,
     verdict: Callable[[FakeCluster], Verdict],
     people: Scenario,
+    annotations: Mapping[str, str],
     rng: random.Random | None,
 ) -> FakeCluster:
     cluster = FakeCluster(verdict=verdict)
     cluster.annotations["kcanary.io/traffic"] = traffic
+    cluster.annotations.update(annotations)
     if traffic == "kserve":  # KServe takes a while to roll a promoted revision out
         cluster.router_rollout_time = timedelta(seconds=30)
     cluster.run_until("Stable")
@@ -91,6 +111,12 @@ def outcomes(cluster: FakeCluster) -> list[tuple[str, str | None]]:
     return [(e["storageUri"], e.get("outcome")) for e in cluster.status.get("history", [])]
 
 
+def step_end(cluster: FakeCluster) -> tuple[object, object]:
+    """Which step ended last and why (a kill may delay it by a tick, so not when)."""
+    end = cluster.status.get("lastStepEnd") or {}
+    return end.get("step"), end.get("reason")
+
+
 def taken(cluster: FakeCluster) -> list[str]:
     return [
         record["action"]
@@ -100,28 +126,45 @@ def taken(cluster: FakeCluster) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    ("name", "traffic", "verdict", "people"), SCENARIOS, ids=[s[0] for s in SCENARIOS]
+    ("name", "traffic", "verdict", "people", "annotations"),
+    SCENARIOS,
+    ids=[s[0] for s in SCENARIOS],
 )
 def test_random_kills_never_move_traffic_twice_nor_decide_twice(
-    name: str, traffic: str, verdict: Callable[[FakeCluster], Verdict], people: Scenario
+    name: str,
+    traffic: str,
+    verdict: Callable[[FakeCluster], Verdict],
+    people: Scenario,
+    annotations: Mapping[str, str],
 ) -> None:
-    reference = play(traffic, verdict, people, None)
+    reference = play(traffic, verdict, people, annotations, None)
     assert reference.phase in ("Stable", "RolledBack", "Aborted"), reference.phase
     for seed in range(8):
-        killed = play(traffic, verdict, people, random.Random(seed))
+        killed = play(traffic, verdict, people, annotations, random.Random(seed))
         assert killed.weights == reference.weights, f"seed {seed}"
         assert outcomes(killed) == outcomes(reference), f"seed {seed}"
         assert taken(killed) == taken(reference), f"seed {seed}"
         assert killed.phase == reference.phase, f"seed {seed}"
+        assert step_end(killed) == step_end(reference), f"seed {seed}"
         assert len(killed.decisions) <= len(reference.decisions), f"seed {seed}"
         assert set(killed.decisions) <= set(reference.decisions), f"seed {seed}"
 
 
 def test_the_reference_runs_do_what_their_names_say() -> None:
     results = {
-        name: play(traffic, verdict, people, None) for name, traffic, verdict, people in SCENARIOS
+        name: play(traffic, verdict, people, annotations, None)
+        for name, traffic, verdict, people, annotations in SCENARIOS
     }
     assert outcomes(results["promotion"]) == [(V2, "promoted")]
+    assert outcomes(results["full-steps"]) == [(V2, "promoted")]
+    assert outcomes(results["extended"]) == [(V2, "promoted")]
+    assert outcomes(results["extended-then-passed"]) == [(V2, "promoted")]
+    assert outcomes(results["extended-then-rolled-back"]) == [(V2, "rolled-back")]
+    ended = {name: step_end(cluster)[1] for name, cluster in results.items()}
+    assert ended["promotion"] == "evidence"
+    assert ended["full-steps"] == "duration"
+    assert ended["extended"] == "extension-limit"
+    assert ended["extended-then-passed"] == "evidence"
     assert outcomes(results["rollback"]) == [(V2, "rolled-back")]
     assert taken(results["manual"]) == ["promote", "pause", "resume"]
     assert outcomes(results["superseded"]) == [(V2, "superseded"), (V3, "promoted")]

@@ -16,6 +16,11 @@ from rollout.status import from_status, to_status
 V1, V2, V3 = "s3://models/iris/v1", "s3://models/iris/v2", "s3://models/iris/v3"
 
 
+def full_steps_cluster() -> FakeCluster:
+    """Steps that last their whole duration even while the canary passes."""
+    return stable_cluster(**{"advance-on-pass": "false"})
+
+
 # -- Initializing -------------------------------------------------------------------------------
 
 
@@ -59,7 +64,7 @@ def test_an_existing_primary_is_the_stable_revision_when_taking_over() -> None:
 
 
 def test_a_good_canary_walks_every_step_for_the_step_duration_and_is_promoted() -> None:
-    cluster = stable_cluster()
+    cluster = full_steps_cluster()
     cluster.deploy(V2)
     cluster.run_until("Stable", every=5)
     assert cluster.weights == [0, 10, 25, 50, 0]
@@ -171,7 +176,7 @@ def test_harm_during_a_pause_still_rolls_back() -> None:
 
 
 def test_a_new_revision_mid_rollout_restarts_against_the_same_stable() -> None:
-    cluster = stable_cluster()
+    cluster = full_steps_cluster()
     cluster.deploy(V2)
     cluster.run(90)
     assert cluster.route_weight == 25
@@ -267,7 +272,7 @@ def test_removing_the_strategy_while_stable_hands_traffic_back() -> None:
 
 
 def test_removing_the_strategy_mid_rollout_rolls_back_first() -> None:
-    cluster = stable_cluster()
+    cluster = full_steps_cluster()
     cluster.deploy(V2)
     cluster.run(90)
     del cluster.annotations["kcanary.io/strategy"]
@@ -282,7 +287,7 @@ def test_removing_the_strategy_mid_rollout_rolls_back_first() -> None:
 
 
 def test_an_invalid_strategy_is_invalid_spec_and_moves_no_traffic() -> None:
-    cluster = stable_cluster()
+    cluster = full_steps_cluster()
     cluster.deploy(V2)
     cluster.run(30)
     weight = cluster.route_weight

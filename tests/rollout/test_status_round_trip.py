@@ -17,6 +17,8 @@ from rollout.state import (
     Pause,
     Phase,
     RolloutState,
+    StepEnd,
+    StepEndReason,
 )
 from rollout.status import from_status, to_status
 from rollout.stepping import start_rollout
@@ -91,6 +93,8 @@ def test_a_fully_populated_state_reads_back_unchanged() -> None:
         rollout_started_at=T0,
         step_started_at=T0 + timedelta(minutes=3),
         pause=Pause(by_user=True, since=T0 + timedelta(minutes=4)),
+        extension_started_at=T0 + timedelta(minutes=5),
+        last_step_end=StepEnd(1, StepEndReason.EVIDENCE, T0 + timedelta(minutes=3)),
         last_analysis=AnalysisSummary(T0 + timedelta(minutes=5), Verdict.NO_DATA, (check,)),
         no_data_since=T0 + timedelta(minutes=2),
         conditions=(
@@ -124,6 +128,8 @@ def test_a_fully_populated_state_reads_back_unchanged() -> None:
     }
     assert status["rolloutStartedAt"] == "2026-05-01T12:00:00Z"
     assert status["lastAnalysis"]["checks"] == [check]
+    assert status["extensionStartedAt"] == "2026-05-01T12:05:00Z"
+    assert status["lastStepEnd"] == {"step": 1, "reason": "evidence", "at": "2026-05-01T12:03:00Z"}
     assert set(status) == {
         "phase",
         "message",
@@ -134,6 +140,8 @@ def test_a_fully_populated_state_reads_back_unchanged() -> None:
         "canary",
         "rolloutStartedAt",
         "stepStartedAt",
+        "extensionStartedAt",
+        "lastStepEnd",
         "lastAnalysis",
         "conditions",
         "history",

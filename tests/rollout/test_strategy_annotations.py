@@ -52,6 +52,8 @@ def test_defaults_are_the_documented_ones() -> None:
     assert strategy.no_data.policy is NoDataPolicy.HOLD
     assert strategy.no_data.limit == timedelta(minutes=5)
     assert strategy.on_inconclusive is InconclusivePolicy.PROMOTE
+    assert strategy.advance_on_pass is True
+    assert strategy.extend_inconclusive == timedelta(minutes=3)
     assert strategy.metrics.source is MetricsSource.ISTIO
     assert strategy.uses_primary_copy
 
@@ -65,7 +67,11 @@ def test_short_keys_set_their_fields() -> None:
         route="iris-vs",
         hosts="iris.example.com, iris.internal",
         gateways="istio-system/gw",
+        advance_on_pass="False",
+        extend_inconclusive="0s",
     )
+    assert strategy.advance_on_pass is False
+    assert strategy.extend_inconclusive == timedelta(0)
     assert strategy.steps == (
         WeightStep(5),
         PauseStep(),
@@ -92,6 +98,8 @@ steps: [10, pause, 50, 100]
 interval: 1m
 stepDuration: 5m
 progressDeadline: 15m
+advanceOnPass: false
+extendInconclusive: 10m
 onInconclusive: hold
 alpha: 0.01
 metrics:
@@ -114,6 +122,8 @@ noData: {policy: fail, limit: 2m}
     assert strategy.step_duration == timedelta(minutes=5)
     assert strategy.progress_deadline == timedelta(minutes=15)
     assert strategy.on_inconclusive is InconclusivePolicy.HOLD
+    assert not strategy.advance_on_pass
+    assert strategy.extend_inconclusive == timedelta(minutes=10)
     assert strategy.alpha == 0.01
     assert strategy.metrics.source is MetricsSource.CUSTOM
     assert set(strategy.metrics.queries) == {"requests", "errors"}
@@ -209,6 +219,33 @@ BAD_INPUTS = [
     (
         {"kcanary.io/step-duration": "0s"},
         'kcanary.io/step-duration: "0s": must be longer than 0s',
+    ),
+    (
+        {"kcanary.io/advance-on-pass": "maybe"},
+        'kcanary.io/advance-on-pass: "maybe": must be true or false',
+    ),
+    (
+        {"kcanary.io/analysis": "advanceOnPass: maybe"},
+        "kcanary.io/analysis: advanceOnPass: must be true or false (got maybe)",
+    ),
+    (
+        {"kcanary.io/analysis": "advanceOnPass: 1"},
+        "kcanary.io/analysis: advanceOnPass: must be true or false (got 1)",
+    ),
+    (
+        {"kcanary.io/advance-on-pass": "true", "kcanary.io/analysis": "advanceOnPass: false"},
+        'kcanary.io/advance-on-pass: "true" conflicts with advanceOnPass: false in '
+        "kcanary.io/analysis; remove one of them",
+    ),
+    (
+        {"kcanary.io/extend-inconclusive": "5"},
+        'kcanary.io/extend-inconclusive: "5": "5" is not a duration: use a number with a unit, '
+        "like 30s, 2m, 1h30m or 250ms",
+    ),
+    (
+        {"kcanary.io/analysis": "extendInconclusive: 5"},
+        'kcanary.io/analysis: extendInconclusive: "5" is not a duration: write it with a unit, '
+        "like 30s, 2m or 1h30m (got 5)",
     ),
     (
         {"kcanary.io/strategy": "bluegreen"},
@@ -385,6 +422,8 @@ def test_the_doc_table_lists_every_field_with_its_default() -> None:
     assert "| `noData.limit` |  | `5m` |" in table
     assert "| `alpha` |  | `0.05` |" in table
     assert "| `onInconclusive` |  | `promote` |" in table
+    assert "| `advanceOnPass` | `kcanary.io/advance-on-pass` | `true` |" in table
+    assert "| `extendInconclusive` | `kcanary.io/extend-inconclusive` | `3m` |" in table
     assert "| `traffic.mode` | `kcanary.io/traffic` | none |" in table
     rows = [line for line in table.splitlines() if line.startswith("| `")]
     assert all(line.count(" | ") == 3 for line in rows), "a cell contains an unescaped |"
@@ -426,6 +465,7 @@ def test_odd_analysis_yaml_never_raises(document: str) -> None:
 
 @pytest.mark.parametrize("value", ODD_VALUES)
 def test_odd_short_key_values_never_raise(value: str) -> None:
-    for key in ("steps", "interval", "step-duration", "hosts", "metrics", "traffic", "route"):
+    keys = ("steps", "interval", "step-duration", "hosts", "metrics", "traffic", "route")
+    for key in (*keys, "advance-on-pass", "extend-inconclusive"):
         result = parse_strategy({**MINIMAL, f"kcanary.io/{key}": value})
         assert isinstance(result, Strategy | InvalidStrategy)
