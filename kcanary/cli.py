@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kcanary.controller_command",
     "kcanary.local_cluster_command",
     "kcanary.bench_command",
+    "kcanary.sensitivity_command",
     "kcanary.demo_command",
     "kcanary.report_command",
 )

@@ -24,6 +24,7 @@ from kcanary.log_format import configure_logging
 from reconcile.analysis_run import PrometheusAnalyst
 from reconcile.controller import Controller, ControllerConfig, connections_needed
 from reconcile.leader import LeaseConfig
+from reconcile.low_traffic import PrometheusTraffic
 from reconcile.metrics import MetricsRecorder
 
 log = logging.getLogger("kcanary.controller")
@@ -98,7 +99,9 @@ def run(args: argparse.Namespace) -> int:
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    controller = Controller(client, analyst, config, metrics=metrics)
+    controller = Controller(
+        client, analyst, config, metrics=metrics, traffic=PrometheusTraffic(analyst.source)
+    )
     try:
         try:
             controller.start()

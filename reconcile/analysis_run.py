@@ -323,6 +323,11 @@ class PrometheusAnalyst:
         )
         return cls(source)
 
+    @property
+    def source(self) -> PrometheusSource:
+        """The Prometheus source it counts from (shared with the LowTraffic check)."""
+        return self._source
+
     def close(self) -> None:
         self._source.close()
 

@@ -37,6 +37,7 @@ from reconcile.kube_listwatch import KubeListWatch
 from reconcile.kube_sinks import KubeEventSink, KubeLeaseStore
 from reconcile.kube_store import KubeStore
 from reconcile.leader import LeaderElector, LeaseConfig
+from reconcile.low_traffic import TrafficReader
 from reconcile.metrics import MetricsRecorder
 from reconcile.primary_copy import is_primary_copy
 from reconcile.reconciler import Reconciler
@@ -112,6 +113,7 @@ class Controller:
         *,
         metrics: MetricsRecorder | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        traffic: TrafficReader | None = None,
     ) -> None:
         self._config = config
         self.metrics = metrics or MetricsRecorder()
@@ -145,6 +147,7 @@ class Controller:
             clock=clock,
             kserve_namespace=config.kserve_namespace,
             poll_interval=config.poll_interval,
+            traffic=traffic,
         )
         self._leading = threading.Event()
         self._stopped = threading.Event()

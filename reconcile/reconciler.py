@@ -36,6 +36,7 @@ from reconcile.analysis_run import (
 )
 from reconcile.events import EventRecorder, InvolvedObject
 from reconcile.execute import ActionContext, ActionFailed, Executor
+from reconcile.low_traffic import LOOKBACK, REASON, TrafficReader, low_traffic_message
 from reconcile.metrics import MetricsRecorder
 from reconcile.observe import (
     isvc_workload,
@@ -113,8 +114,10 @@ class Reconciler:
         clock: Callable[[], datetime],
         kserve_namespace: str = "kserve",
         poll_interval: timedelta = timedelta(seconds=5),
+        traffic: TrafficReader | None = None,
     ) -> None:
         self._store = store
+        self._traffic = traffic
         self._reader = reader
         self._analyst = analyst
         self._events = events
@@ -196,6 +199,8 @@ class Reconciler:
                 self._rollouts.note_quiet_write(objects, written)
         for action in transition.after_commit:
             self._executor.carry_out(action, context)
+        if written is not None and _started_analysing(state, transition.state):
+            self._warn_about_low_traffic(context.involved, isvc, transition.state, usable)
         if any(isinstance(action, ConsumeAction) for action in transition.after_commit):
             version = resource_version(isvc)
             with self._lock:
@@ -261,6 +266,26 @@ class Reconciler:
             f"label the InferenceService {VISIBILITY_LABEL}: cluster-local, or KServe's own "
             "ingress route competes with kcanary's route for the same host",
         )
+
+    def _warn_about_low_traffic(
+        self, involved: InvolvedObject, isvc: JsonObject, state: RolloutState, usable: _Usable
+    ) -> None:
+        """One LowTraffic Event when the traffic before the start is too little for the plan
+        (reconcile.low_traffic); only the reconcile that committed the start gets here."""
+        strategy, plan, start = usable.strategy, usable.plan, state.rollout_started_at
+        if self._traffic is None or not isinstance(strategy, Strategy) or plan is None:
+            return
+        refs = revision_refs(strategy, isvc)
+        if isinstance(refs, str) or start is None:
+            return
+        observed = self._traffic.observed_traffic(
+            plan.template, refs[0], refs[1], since=start - LOOKBACK, at=start
+        )
+        if observed is None:
+            return
+        message = low_traffic_message(strategy, plan.settings, observed)
+        if message is not None:
+            self._events.warning(involved, REASON, message)
 
     # -- the strategy and what it needs ----------------------------------------------------------
 
@@ -423,6 +448,13 @@ class Reconciler:
             poll = now + self._poll
             wake = poll if wake is None else min(wake, poll)
         return wake
+
+
+def _started_analysing(before: RolloutState, after: RolloutState) -> bool:
+    """Whether this transition set the rollout's start (its canary became ready)."""
+    return after.rollout_started_at is not None and (
+        after.rollout_started_at != before.rollout_started_at
+    )
 
 
 def _log_analysis(objects: RolloutObjects, job: AnalysisJob, result: AnalysisResult) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from reconcile.analysis_run import AnalysisJob
 from reconcile.events import EventRecorder
+from reconcile.low_traffic import TrafficReader
 from reconcile.metrics import MetricsRecorder
 from reconcile.reconciler import ReconcileOutcome, Reconciler
 from reconcile.resources import CONFIG_MAP, INFERENCE_ROLLOUT, INFERENCE_SERVICE
@@ -160,8 +161,12 @@ def isvc(name: str, storage_uri: str, annotations: dict[str, str]) -> JsonObject
 class World:
     """The store, KServe's stand-in, the clock, and a controller that can be killed."""
 
-    def __init__(self, analyst: ScriptedAnalyst | None = None) -> None:
+    def __init__(
+        self, analyst: ScriptedAnalyst | None = None, traffic: TrafficReader | None = None
+    ) -> None:
         self.store = CountingStore()
+        self.traffic = traffic
+        """What Prometheus says the ISVC served before a rollout (None: no LowTraffic check)."""
         self.cache = LaggingCache(self.store)
         self.now = START
         self.analyst = analyst or ScriptedAnalyst()
@@ -196,6 +201,7 @@ class World:
             events=EventRecorder(self.sink, clock=lambda: self.now),
             metrics=metrics,
             clock=lambda: self.now,
+            traffic=self.traffic,
         )
         return self.reconciler
 
