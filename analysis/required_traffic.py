@@ -18,8 +18,8 @@ the same way every time, so this module answers it from expected counts instead:
   there, it rolls back in at least 90% of such rollouts.
 
 It looks only at the final look, so it slightly underrates what earlier looks add; the standard
-error is taken from the wider of the test's two contrasts (slope `1 + relative`), so it errs
-towards warning. `kcanary sensitivity` measures the same plan by simulation.
+error is taken with the harm margin's relative slope (`1 + relative`) whether or not it binds,
+so it errs towards warning. `kcanary sensitivity` measures the same plan by simulation.
 """
 
 from __future__ import annotations
@@ -52,12 +52,17 @@ class PlanShape:
     """Canary weights in percent, one per step."""
     step_seconds: float
     interval_seconds: float
+    extension_seconds: float = 0.0
+    """How long an undecided last step may be extended (`extendInconclusive`): a regression
+    not caught yet is undecided, so the plan lasts this much longer at the last weight for it."""
 
     def __post_init__(self) -> None:
         if not self.weights or not all(0 < w < 100 for w in self.weights):
             raise ValueError("give at least one canary weight strictly between 0 and 100")
         if self.step_seconds <= 0 or self.interval_seconds <= 0:
             raise ValueError("the step duration and the interval must be longer than 0s")
+        if self.extension_seconds < 0:
+            raise ValueError("the extension must not be negative")
 
     @property
     def period_seconds(self) -> float:
@@ -68,8 +73,12 @@ class PlanShape:
 
 def _expected_periods(plan: PlanShape, rps: float) -> list[tuple[float, float]]:
     """Per period: (canary requests, stable requests) expected at `rps`."""
-    seconds = plan.period_seconds
-    return [(rps * seconds * w / 100.0, rps * seconds * (1 - w / 100.0)) for w in plan.weights]
+    seconds = [plan.period_seconds] * len(plan.weights)
+    seconds[-1] += plan.extension_seconds
+    return [
+        (rps * length * w / 100.0, rps * length * (1 - w / 100.0))
+        for w, length in zip(plan.weights, seconds, strict=True)
+    ]
 
 
 def _standard_error(
@@ -101,7 +110,7 @@ def caught_at_final_look(
     the plan in at least 90% of rollouts at `rps` (see the module docstring)."""
     canary_rate = min(stable_error_rate * ratio, 1.0)
     periods = _expected_periods(plan, rps)
-    slope = 1.0 + settings.error_rate.relative
+    slope = 1.0 + settings.error_rate_harm.relative
     shift = Z_CATCH * _standard_error(periods, stable_error_rate, canary_rate, slope)
     shifted_rate = max(canary_rate - shift, 0.0)
     counts = [
@@ -113,7 +122,12 @@ def caught_at_final_look(
         )
         for nc, ns in periods
     ]
-    test = margin_test(counts, tolerance=settings.error_rate, alpha=settings.rollback_alpha)
+    test = margin_test(
+        counts,
+        harm=settings.error_rate_harm,
+        noninferiority=settings.error_rate,
+        alpha=settings.rollback_alpha,
+    )
     return bool(decided(test.log_e_harm, settings.rollback_alpha))
 
 

@@ -4,10 +4,9 @@ verdict in the rollout's terms.
 The strategy (rollout.strategy) is what users write; `analysis.settings` is what the tests
 take. The mapping, in one place:
 
-- alpha as is; the error-rate tolerance's `absolute` is in percentage points, the analysis's a
-  fraction; the latency tolerance compares exceedance probabilities at the histogram's bucket
-  edges (analysis.settings.Tolerance): `relative` as is, and `margin` as the absolute part with
-  the stochastic-order method (the analysis default, half a point, with the quantiles method);
+- alpha as is; the tolerances' and harm margins' `absolute` parts are in percentage points, the
+  analysis's fractions; the latency ones apply to the share of requests slower than each
+  histogram bucket edge (analysis.settings.Tolerance);
 - SLO limits: percent to fraction, one latency limit (the analysis tests one quantile);
 - no data: the state machine applies the strategy's policy and limit from the persisted start of
   the no-data run, so the analysis is asked only to say NoData (policy hold, no limit);
@@ -50,7 +49,7 @@ from rollout.annotations import ANALYSIS, InvalidStrategy
 from rollout.evidence import AnalysisResult, Verdict
 from rollout.machine import whole_seconds
 from rollout.state import RolloutState, WeightPeriod
-from rollout.strategy import LatencyMethod, MetricsSource, Strategy, TrafficMode
+from rollout.strategy import MetricsSource, Strategy, TrafficMode
 from traffic.errors import RouteError
 from traffic.inference_service import DeploymentMode, deployment_mode
 from traffic.store import JsonObject
@@ -163,11 +162,6 @@ def analysis_settings(
             "rollout; keep the one that matters most (usually 0.99)",
         )
     try:
-        latency_tolerance = (
-            Tolerance(absolute=latency.margin, relative=0.0)
-            if latency.method is LatencyMethod.STOCHASTIC_ORDER
-            else Tolerance(relative=latency.relative)
-        )
         error_rate = strategy.slo.error_rate
         return AnalysisSettings(
             alpha=strategy.alpha,
@@ -175,7 +169,14 @@ def analysis_settings(
                 absolute=tolerances.error_rate.absolute / 100.0,
                 relative=tolerances.error_rate.relative,
             ),
-            latency=latency_tolerance,
+            latency=Tolerance(absolute=latency.absolute / 100.0, relative=latency.relative),
+            error_rate_harm=Tolerance(
+                absolute=tolerances.error_rate.harm.absolute / 100.0,
+                relative=tolerances.error_rate.harm.relative,
+            ),
+            latency_harm=Tolerance(
+                absolute=latency.harm.absolute / 100.0, relative=latency.harm.relative
+            ),
             slo=SloLimits(
                 max_error_rate=error_rate / 100.0 if error_rate is not None else None,
                 latency_quantile=limits[0].quantile if limits else 0.99,

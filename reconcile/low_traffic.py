@@ -108,6 +108,7 @@ def low_traffic_message(
         weights,
         step_seconds=strategy.step_duration.total_seconds(),
         interval_seconds=strategy.interval.total_seconds(),
+        extension_seconds=strategy.extend_inconclusive.total_seconds(),
     )
     error_rate = observed.stable_error_rate or DEFAULT_STABLE_ERROR_RATE
     if error_rate >= 1.0 / RATIO:

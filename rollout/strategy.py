@@ -115,13 +115,6 @@ class InconclusivePolicy(StrEnum):
     ROLLBACK = "rollback"
 
 
-class LatencyMethod(StrEnum):
-    """Compare latency distributions by chosen quantiles, or by stochastic order."""
-
-    QUANTILES = "quantiles"
-    STOCHASTIC_ORDER = "stochastic-order"
-
-
 class TrafficSpec(_Schema):
     mode: TrafficMode | None = Field(
         default=None,
@@ -171,51 +164,72 @@ class MetricsSpec(_Schema):
         return self
 
 
-class ErrorRateTolerance(_Schema):
+class HarmMargin(_Schema):
+    """How much worse than stable the canary may be shown to be before it is rolled back."""
+
+    absolute: float = Field(
+        default=0.0,
+        ge=0,
+        lt=100,
+        description="roll back on evidence that the canary's rate exceeds stable's by more than "
+        "this many percentage points (and by more than `relative`); 0: any evidence of worse",
+    )
+    relative: float = Field(
+        default=0.0, ge=0, description="relative part of the harm margin: 0.1 means 10% worse"
+    )
+
+
+_REMOVED_LATENCY_KEYS = ("method", "quantiles", "margin")
+
+
+class RateTolerance(_Schema):
+    """What "not worse" means for a rate of bad events: the non-inferiority tolerance (within
+    which a canary may be promoted on evidence) and the harm margin (beyond which it is rolled
+    back). For latency the rate is, at every histogram bucket edge, the share of requests
+    slower than that edge."""
+
     absolute: float = Field(
         default=0.5,
         ge=0,
-        le=100,
-        description="harm if the canary's error rate exceeds stable's by more than this many "
-        "percentage points (and by more than `relative`)",
+        lt=100,
+        description="non-inferiority: the canary may be promoted on evidence that its rate "
+        "exceeds stable's by at most this many percentage points (or by `relative`)",
     )
     relative: float = Field(
         default=0.2,
         ge=0,
-        description="relative part of the tolerance: 0.2 means 20% worse than stable",
+        description="relative part of the non-inferiority tolerance: 0.2 means 20% worse",
+    )
+    harm: HarmMargin = Field(
+        default_factory=HarmMargin, description="the rollback margin (absolute, relative)"
     )
 
-
-class LatencyTolerance(_Schema):
-    method: LatencyMethod = Field(default=LatencyMethod.QUANTILES, description="how to compare")
-    quantiles: tuple[float, ...] = Field(
-        default=(0.5, 0.99), description="quantiles compared with method quantiles"
-    )
-    relative: float = Field(
-        default=0.2, ge=0, description="harm if a quantile is more than this fraction slower"
-    )
-    margin: float = Field(
-        default=0.05,
-        ge=0,
-        lt=1,
-        description="stochastic-order margin: harm if P(canary slower) - P(stable slower) "
-        "exceeds it",
-    )
-
-    @field_validator("quantiles")
+    @model_validator(mode="before")
     @classmethod
-    def _quantiles_in_range(cls, value: tuple[float, ...]) -> tuple[float, ...]:
-        if not value:
-            raise ValueError("give at least one quantile, for example [0.5, 0.99]")
-        for quantile in value:
-            if not 0 < quantile < 1:
-                raise ValueError(f"quantile {quantile} must be between 0 and 1, like 0.99")
+    def _removed_keys(cls, value: object) -> object:
+        if isinstance(value, dict):
+            for key in _REMOVED_LATENCY_KEYS:
+                if key in value:
+                    raise ValueError(
+                        f"{key} is no longer read: latency is compared by the share of requests "
+                        "slower than each histogram bucket edge; set absolute and relative "
+                        "(the non-inferiority tolerance) and harm (the rollback margin) instead"
+                    )
         return value
+
+    @model_validator(mode="after")
+    def _tolerance_above_zero(self) -> RateTolerance:
+        if self.absolute == 0 and self.relative == 0:
+            raise ValueError(
+                "a non-inferiority tolerance of 0 can never be shown: set absolute or relative "
+                "above 0 (the harm margin may be 0)"
+            )
+        return self
 
 
 class Tolerances(_Schema):
-    error_rate: ErrorRateTolerance = Field(default_factory=ErrorRateTolerance)
-    latency: LatencyTolerance = Field(default_factory=LatencyTolerance)
+    error_rate: RateTolerance = Field(default_factory=RateTolerance)
+    latency: RateTolerance = Field(default_factory=RateTolerance)
 
 
 class LatencyLimit(_Schema):

@@ -243,10 +243,23 @@ def test_counts_since_the_rollout_start_reach_the_evidence() -> None:
     assert (("canary", 1000), ("stable", 9000)) in counted
 
 
-@pytest.mark.parametrize("method", ["quantiles", "stochastic-order"])
-def test_both_latency_methods_give_usable_settings(method: str) -> None:
-    plan = plan_of(**{"kcanary.io/analysis": f"tolerances: {{latency: {{method: {method}}}}}"})
-    assert plan.settings.latency.absolute > 0
+def test_tolerances_and_harm_margins_map_from_percentage_points_to_fractions() -> None:
+    plan = plan_of(
+        **{
+            "kcanary.io/analysis": "tolerances: {errorRate: {absolute: 1, harm: {absolute: 0.2}},"
+            " latency: {relative: 0.3, harm: {relative: 0.1}}}"
+        }
+    )
+    settings = plan.settings
+    assert settings.error_rate.absolute == pytest.approx(0.01)
+    assert settings.error_rate_harm.absolute == pytest.approx(0.002)
+    assert settings.latency.relative == 0.3 and settings.latency.absolute == pytest.approx(0.005)
+    assert settings.latency_harm.relative == 0.1 and settings.latency_harm.absolute == 0
+
+
+def test_the_default_harm_margins_are_zero() -> None:
+    settings = plan_of().settings
+    assert settings.error_rate_harm.is_zero and settings.latency_harm.is_zero
 
 
 def test_an_unreachable_prometheus_is_counted_by_reason_in_the_controllers_metrics() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from reconcile_world import World
+from reconcile_world import STRATEGY, World
 
 from analysis.templates import MetricTemplate, RevisionRef
 from reconcile.low_traffic import ObservedTraffic
@@ -42,7 +42,8 @@ def rollout_started(world: World) -> bool:
 def started_rollout(traffic: FakeTraffic) -> World:
     """iris stable on V1, then V2 rolling out and analysed a few times."""
     world = World(traffic=traffic)
-    world.add_isvc("iris", V1)
+    # Steps that last their duration, so the rollout is still under way for the later ticks.
+    world.add_isvc("iris", V1, {**STRATEGY, "kcanary.io/advance-on-pass": "false"})
     world.run("iris", lambda w: w.phase("iris") == "Stable")
     world.deploy("iris", V2)
     world.run("iris", rollout_started)

@@ -11,7 +11,6 @@ from rollout.annotations import InvalidStrategy, is_managed, parse_strategy
 from rollout.steps import PauseStep, WeightStep
 from rollout.strategy import (
     InconclusivePolicy,
-    LatencyMethod,
     MetricsSource,
     NoDataPolicy,
     Strategy,
@@ -45,9 +44,11 @@ def test_defaults_are_the_documented_ones() -> None:
     assert strategy.alpha == 0.05
     assert strategy.tolerances.error_rate.absolute == 0.5
     assert strategy.tolerances.error_rate.relative == 0.2
-    assert strategy.tolerances.latency.method is LatencyMethod.QUANTILES
-    assert strategy.tolerances.latency.quantiles == (0.5, 0.99)
+    assert strategy.tolerances.latency.absolute == 0.5
     assert strategy.tolerances.latency.relative == 0.2
+    assert strategy.tolerances.error_rate.harm.absolute == 0
+    assert strategy.tolerances.error_rate.harm.relative == 0
+    assert strategy.tolerances.latency.harm.absolute == 0
     assert strategy.slo.error_rate is None and strategy.slo.latency == ()
     assert strategy.no_data.policy is NoDataPolicy.HOLD
     assert strategy.no_data.limit == timedelta(minutes=5)
@@ -109,7 +110,7 @@ metrics:
     errors: 'sum(my_errors_total{pod=~"$workload.*"}) by (pod)'
 tolerances:
   errorRate: {absolute: 1, relative: 0.5}
-  latency: {method: stochastic-order, margin: 0.1}
+  latency: {absolute: 10, harm: {relative: 0.1}}
 slo:
   errorRate: 2
   latency: [{quantile: 0.99, max: 750ms}]
@@ -128,8 +129,8 @@ noData: {policy: fail, limit: 2m}
     assert strategy.metrics.source is MetricsSource.CUSTOM
     assert set(strategy.metrics.queries) == {"requests", "errors"}
     assert strategy.tolerances.error_rate.absolute == 1
-    assert strategy.tolerances.latency.method is LatencyMethod.STOCHASTIC_ORDER
-    assert strategy.tolerances.latency.margin == 0.1
+    assert strategy.tolerances.latency.absolute == 10
+    assert strategy.tolerances.latency.harm.relative == 0.1
     assert strategy.slo.error_rate == 2
     assert strategy.slo.latency[0].max == timedelta(milliseconds=750)
     assert strategy.no_data.policy is NoDataPolicy.FAIL
@@ -318,14 +319,22 @@ BAD_INPUTS = [
         "equal to 0 (got -0.1)",
     ),
     (
-        {"kcanary.io/analysis": "tolerances: {latency: {quantiles: [0.5, 99]}}"},
-        "kcanary.io/analysis: tolerances.latency.quantiles: quantile 99.0 must be between 0 and "
-        "1, like 0.99 (got [0.5, 99])",
+        {"kcanary.io/analysis": "tolerances: {latency: {quantiles: [0.5, 0.99]}}"},
+        "kcanary.io/analysis: tolerances.latency: quantiles is no longer read: latency is "
+        "compared by the share of requests slower than each histogram bucket edge; set absolute "
+        "and relative (the non-inferiority tolerance) and harm (the rollback margin) instead "
+        "(got {'quantiles': [0.5, 0.99]})",
     ),
     (
-        {"kcanary.io/analysis": "tolerances: {latency: {method: fastest}}"},
-        "kcanary.io/analysis: tolerances.latency.method: Input should be 'quantiles' or "
-        "'stochastic-order' (got fastest)",
+        {"kcanary.io/analysis": "tolerances: {errorRate: {absolute: 0, relative: 0}}"},
+        "kcanary.io/analysis: tolerances.errorRate: a non-inferiority tolerance of 0 can never "
+        "be shown: set absolute or relative above 0 (the harm margin may be 0) "
+        "(got {'absolute': 0, 'relative': 0})",
+    ),
+    (
+        {"kcanary.io/analysis": "tolerances: {errorRate: {harm: {absolute: -1}}}"},
+        "kcanary.io/analysis: tolerances.errorRate.harm.absolute: Input should be greater than "
+        "or equal to 0 (got -1)",
     ),
     (
         {"kcanary.io/analysis": "slo: {latency: [{quantile: 0.99}]}"},
