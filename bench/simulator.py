@@ -150,6 +150,15 @@ class PodRestarts:
 
 
 @dataclass(frozen=True)
+class ColdStart:
+    """A revision slower while it warms up: latency times `factor` for its first `seconds`
+    after it starts serving (caches, lazy loading, JIT compilation of a model)."""
+
+    seconds: float = 30.0
+    factor: float = 2.0
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     rps: float
@@ -162,6 +171,7 @@ class Scenario:
     # Under load L both revisions' error rates and latencies scale by L ** stress (0: no effect).
     stress: float = 0.0
     restarts: PodRestarts | None = None
+    canary_cold_start: ColdStart | None = None
 
     def under_load(self, behaviour: Behaviour, load: float) -> Behaviour:
         """How a revision serves when the load is `load` times the mean."""
@@ -248,6 +258,40 @@ def _draw(
     return Arm(requests, np.minimum(failures, requests), np.cumsum(buckets, axis=-1))
 
 
+def draw_canary(
+    rng: np.random.Generator,
+    scenario: Scenario,
+    n: IntArray,
+    start: float,
+    load: float,
+    lost: NDArray[np.float64] | None,
+) -> Arm:
+    """The canary's increments for the interval starting at `start` seconds: the part of its
+    requests served while it was still cold (`Scenario.canary_cold_start`) is drawn slower."""
+    behaviour = scenario.under_load(scenario.canary, load)
+    cold = scenario.canary_cold_start
+    interval = scenario.plan.interval_seconds
+    share = 0.0 if cold is None else min(max((cold.seconds - start) / interval, 0.0), 1.0)
+    if cold is None or share == 0.0:
+        return _draw(rng, n, behaviour, scenario.bounds, lost)
+    slow = replace(
+        behaviour, latency=replace(behaviour.latency, p50_s=behaviour.latency.p50_s * cold.factor)
+    )
+    n_cold = np.asarray(rng.binomial(n, share), np.int64)
+    warm = _draw(rng, n - n_cold, behaviour, scenario.bounds, lost)
+    return _plus(warm, _draw(rng, n_cold, slow, scenario.bounds, lost))
+
+
+def draw_stable(
+    rng: np.random.Generator,
+    scenario: Scenario,
+    n: IntArray,
+    load: float,
+    lost: NDArray[np.float64] | None,
+) -> Arm:
+    return _draw(rng, n, scenario.under_load(scenario.stable, load), scenario.bounds, lost)
+
+
 def _plus(total: Arm, increment: Arm) -> Arm:
     return Arm(
         total.requests + increment.requests,
@@ -287,12 +331,8 @@ def simulate(
         if restarts is not None:
             lost_s = restarts.lost_fraction(rng, restarts.stable_probability, runs, interval)
             lost_c = restarts.lost_fraction(rng, restarts.canary_probability, runs, interval)
-        add_s = _draw(
-            rng, n_stable, scenario.under_load(scenario.stable, load), scenario.bounds, lost_s
-        )
-        add_c = _draw(
-            rng, n_canary, scenario.under_load(scenario.canary, load), scenario.bounds, lost_c
-        )
+        add_s = draw_stable(rng, scenario, n_stable, load, lost_s)
+        add_c = draw_canary(rng, scenario, n_canary, start, load, lost_c)
         stable = _plus(stable, add_s)
         canary = _plus(canary, add_c)
         served_so_far = served_so_far + n_canary
