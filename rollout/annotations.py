@@ -86,6 +86,7 @@ SHORT_KEYS: tuple[ShortKey, ...] = (
     ShortKey("kcanary.io/steps", ("steps",), parse_steps),
     ShortKey("kcanary.io/interval", ("interval",), parse_duration),
     ShortKey("kcanary.io/step-duration", ("stepDuration",), parse_duration),
+    ShortKey("kcanary.io/warmup", ("warmup",), parse_duration),
     ShortKey("kcanary.io/metrics", ("metrics", "source"), _enum_reader(MetricsSource)),
     ShortKey("kcanary.io/route", ("traffic", "route"), _name),
     ShortKey("kcanary.io/hosts", ("traffic", "hosts"), _names),

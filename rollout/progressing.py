@@ -11,7 +11,7 @@ comparison behind an Inconclusive cannot be trusted then. Harm still rolls back.
 
 from __future__ import annotations
 
-from rollout import judging
+from rollout import judging, warmup
 from rollout.actions import warning
 from rollout.durations import format_duration
 from rollout.evidence import Verdict
@@ -39,6 +39,8 @@ def progressing(state: RolloutState, tick: Tick) -> Transition:
     last = state.last_analysis
     if last is None or state.step_started_at is None or last.time < state.step_started_at:
         return stay(state)
+    if warmup.only_warm_up(state, tick.strategy, last):
+        return stay(state.with_message(warmup.holding_message(state, tick.strategy)))
     if not judging.may_advance(last.verdict, tick):
         return stay(state.with_message(_holding_message(state, tick)))
     if last.split_mismatch:

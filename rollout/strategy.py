@@ -249,6 +249,11 @@ class Strategy(_Schema):
     step_duration: Duration = Field(
         default=timedelta(minutes=2), description="least time spent at each weight"
     )
+    warmup: Duration = Field(
+        default=timedelta(seconds=30),
+        description="time after the canary starts serving that is left out of both "
+        "revisions' counts (a cold start); no step ends on it alone; 0s turns it off",
+    )
     progress_deadline: Duration = Field(
         default=timedelta(minutes=10),
         description="roll back a canary that is not ready this long after it appeared",
@@ -277,6 +282,13 @@ class Strategy(_Schema):
     def _positive(cls, value: timedelta) -> timedelta:
         if value <= timedelta(0):
             raise ValueError("must be longer than 0s")
+        return value
+
+    @field_validator("warmup")
+    @classmethod
+    def _not_negative(cls, value: timedelta) -> timedelta:
+        if value < timedelta(0):
+            raise ValueError("must not be negative: use 0s to turn the warm-up off")
         return value
 
     @model_validator(mode="after")

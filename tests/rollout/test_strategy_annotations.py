@@ -52,6 +52,7 @@ def test_defaults_are_the_documented_ones() -> None:
     assert strategy.no_data.policy is NoDataPolicy.HOLD
     assert strategy.no_data.limit == timedelta(minutes=5)
     assert strategy.on_inconclusive is InconclusivePolicy.PROMOTE
+    assert strategy.warmup == timedelta(seconds=30)
     assert strategy.metrics.source is MetricsSource.ISTIO
     assert strategy.uses_primary_copy
 
@@ -65,6 +66,7 @@ def test_short_keys_set_their_fields() -> None:
         route="iris-vs",
         hosts="iris.example.com, iris.internal",
         gateways="istio-system/gw",
+        warmup="1m30s",
     )
     assert strategy.steps == (
         WeightStep(5),
@@ -80,6 +82,7 @@ def test_short_keys_set_their_fields() -> None:
     assert strategy.traffic.route == "iris-vs"
     assert strategy.traffic.hosts == ("iris.example.com", "iris.internal")
     assert strategy.traffic.gateways == ("istio-system/gw",)
+    assert strategy.warmup == timedelta(minutes=1, seconds=30)
 
 
 def test_kserve_mode_has_no_primary_copy() -> None:
@@ -91,6 +94,7 @@ def test_the_analysis_yaml_sets_every_field() -> None:
 steps: [10, pause, 50, 100]
 interval: 1m
 stepDuration: 5m
+warmup: 0s
 progressDeadline: 15m
 onInconclusive: hold
 alpha: 0.01
@@ -112,6 +116,7 @@ noData: {policy: fail, limit: 2m}
     assert strategy.weights == (10, 50, 100)
     assert strategy.interval == timedelta(minutes=1)
     assert strategy.step_duration == timedelta(minutes=5)
+    assert strategy.warmup == timedelta(0), "0s turns the warm-up off"
     assert strategy.progress_deadline == timedelta(minutes=15)
     assert strategy.on_inconclusive is InconclusivePolicy.HOLD
     assert strategy.alpha == 0.01
@@ -209,6 +214,20 @@ BAD_INPUTS = [
     (
         {"kcanary.io/step-duration": "0s"},
         'kcanary.io/step-duration: "0s": must be longer than 0s',
+    ),
+    (
+        {"kcanary.io/warmup": "30"},
+        'kcanary.io/warmup: "30": "30" is not a duration: use a number with a unit, like 30s, '
+        "2m, 1h30m or 250ms",
+    ),
+    (
+        {"kcanary.io/warmup": "-1s"},
+        'kcanary.io/warmup: "-1s": "-1s" is negative: use 0s or a longer duration',
+    ),
+    (
+        {"kcanary.io/warmup": "30s", "kcanary.io/analysis": "warmup: 1m"},
+        'kcanary.io/warmup: "30s" conflicts with warmup: 1m in kcanary.io/analysis; '
+        "remove one of them",
     ),
     (
         {"kcanary.io/strategy": "bluegreen"},
@@ -312,6 +331,15 @@ BAD_INPUTS = [
         {"kcanary.io/analysis": "progressDeadline: 10"},
         'kcanary.io/analysis: progressDeadline: "10" is not a duration: write it with a unit, like '
         "30s, 2m or 1h30m (got 10)",
+    ),
+    (
+        {"kcanary.io/analysis": "warmup: 30"},
+        'kcanary.io/analysis: warmup: "30" is not a duration: write it with a unit, like 30s, 2m '
+        "or 1h30m (got 30)",
+    ),
+    (
+        {"kcanary.io/analysis": "warmup: -1s"},
+        'kcanary.io/analysis: warmup: "-1s" is negative: use 0s or a longer duration (got -1s)',
     ),
     (
         {"kcanary.io/analysis": "metrics: {source: custom}"},
