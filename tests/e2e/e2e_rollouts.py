@@ -45,6 +45,8 @@ STABLE_URI = "sim://iris/v1?p50_ms=20&sigma=0.25&error_rate=0.01"
 GOOD_URI = "sim://iris/v2?p50_ms=20&sigma=0.25&error_rate=0.01"
 ERROR_URI = "sim://iris/v2?p50_ms=20&sigma=0.25&error_rate=0.5"
 SLOW_URI = "sim://iris/v2?p50_ms=100&sigma=0.25&error_rate=0.01"
+COLD_URI = f"{GOOD_URI}&warmup_s=6&warmup_factor=5"
+"""A good canary whose server is five times slower for its first 6 s (a cold start)."""
 FINAL_PHASES = ("RolledBack", "Aborted")
 MANAGED_BY = "app.kubernetes.io/managed-by"
 
