@@ -111,12 +111,6 @@ class AnalysisJob:
         """The weight of the period under way (0 before any)."""
         return self.periods[-1].weight if self.periods else 0
 
-    @property
-    def warming_up(self) -> bool:
-        """Nothing to count yet: the look is at or before the counts start, to the second (the
-        status's precision, at which the rollout judges its looks: rollout.warmup)."""
-        return self.warmup > timedelta(0) and whole_seconds(self.at) <= self.since
-
 
 class Analyst(Protocol):
     """Runs one analysis tick; never raises for missing data (that is a NoData verdict)."""

@@ -66,7 +66,7 @@ from rollout.state import Phase, RolloutState
 from rollout.status import StatusError, from_status
 from rollout.strategy import Strategy, TrafficMode
 from rollout.transition import Transition
-from rollout.warmup import counts_start
+from rollout.warmup import counts_start, warming_up_at
 from traffic.errors import RouteError
 from traffic.router import Router
 from traffic.store import Conflict, JsonObject, ObjectRef, StoreError
@@ -374,7 +374,7 @@ class Reconciler:
             periods=state.weight_periods,
             warmup=strategy.warmup,
         )
-        if job.warming_up:
+        if warming_up_at(state.rollout_started_at, strategy, now):
             result = warming_up(job)
         else:
             started = time.monotonic()

@@ -31,8 +31,11 @@ def counts_start(rollout_started_at: datetime, strategy: Strategy) -> datetime:
 
 
 def warming_up_at(rollout_started_at: datetime, strategy: Strategy, at: datetime) -> bool:
-    """A look at `at` would count nothing yet: its window would end by the counts start."""
-    return strategy.warmup > timedelta(0) and at <= counts_start(rollout_started_at, strategy)
+    """A look at `at` counts nothing yet: its window would end by the counts start. Compared to
+    the second, the status's precision, so the reconciler that takes the look and the rollout
+    that reads it back from the status agree."""
+    start = counts_start(rollout_started_at, strategy)
+    return strategy.warmup > timedelta(0) and at.replace(microsecond=0) <= start
 
 
 def only_warm_up(state: RolloutState, strategy: Strategy, last: AnalysisSummary) -> bool:

@@ -56,7 +56,7 @@ def test_the_first_look_after_the_warm_up_counts_from_its_end_and_ends_the_step(
     assert world.now == started + timedelta(seconds=40), "the first tick after the counts start"
     (job,) = world.analyst.jobs
     assert job.since == started + WARMUP
-    assert job.warmup == WARMUP and not job.warming_up
+    assert job.warmup == WARMUP
     world.run("iris", lambda w: w.phase("iris") == "Stable")
     assert {job.since for job in world.analyst.jobs} == {started + WARMUP}
     assert weights_seen(world) == [0, 10, 25, 50, 0]

@@ -7,7 +7,7 @@ persisted `rolloutStartedAt` and the strategy alone.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fake_rollout_cluster import FakeCluster, history, stable_cluster
@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from rollout.evidence import Verdict
 from rollout.status import parse_time
 from rollout.strategy import Strategy, TrafficMode
+from rollout.warmup import warming_up_at
 
 V2 = "s3://models/iris/v2"
 
@@ -96,3 +97,13 @@ def test_warmup_0s_turns_the_hold_off() -> None:
 def test_a_negative_warm_up_given_in_python_is_refused() -> None:
     with pytest.raises(ValidationError, match="must not be negative: use 0s to turn"):
         Strategy(traffic={"mode": TrafficMode.ISTIO}, warmup=timedelta(seconds=-1))
+
+
+def test_a_look_is_in_the_warm_up_to_the_second_as_the_status_keeps_it() -> None:
+    """The reconciler decides on the look's time, the rollout on the status's copy of it."""
+    start = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
+    strategy = Strategy(traffic={"mode": TrafficMode.ISTIO}, warmup=timedelta(seconds=30))
+    assert warming_up_at(start, strategy, start + timedelta(seconds=30, milliseconds=900))
+    assert not warming_up_at(start, strategy, start + timedelta(seconds=31))
+    off = strategy.model_copy(update={"warmup": timedelta(0)})
+    assert not warming_up_at(start, off, start)
