@@ -10,7 +10,8 @@ gets the same answer by re-querying Prometheus.
 
 The overall verdict: Fail if any harm or guardrail check fails; otherwise Pass if every
 non-inferiority check passes and the split matches the weights; otherwise Inconclusive. Without
-data (a failed query, or a revision that served nothing yet) the no-data policy decides.
+data (a failed query, or a revision that served nothing yet) the no-data policy decides. A look
+during the warm-up, before the counts start, is Inconclusive without counting (`warming_up`).
 """
 
 from __future__ import annotations
@@ -159,6 +160,18 @@ def _without_data(
     else:
         message = f"no data ({reason}); no-data policy {policy}: {verdict.value}"
     return AnalysisResult(verdict=verdict, checks=checks, message=message)
+
+
+def warming_up(settings: AnalysisSettings, message: str) -> AnalysisResult:
+    """A look during the warm-up, before the counts start: nothing counted, nothing decided.
+
+    Inconclusive, with every check Inconclusive and `message` (when the counts start) as its
+    reason; not NoData, whose policy would start counting down to a rollback."""
+    checks = tuple(
+        CheckEvidence.uncounted(name, role, Verdict.INCONCLUSIVE, message)
+        for name, role in _check_names(settings)
+    )
+    return AnalysisResult(verdict=Verdict.INCONCLUSIVE, checks=checks, message=message)
 
 
 def evaluate(

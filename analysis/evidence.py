@@ -72,11 +72,16 @@ class CheckEvidence:
 
     @classmethod
     def no_data(cls, name: str, role: Role, reason: str) -> CheckEvidence:
+        return cls.uncounted(name, role, Verdict.NO_DATA, reason)
+
+    @classmethod
+    def uncounted(cls, name: str, role: Role, verdict: Verdict, reason: str) -> CheckEvidence:
+        """A check that counted nothing, with the verdict that stands for why."""
         return cls(
             name=name,
             role=role,
             metric="",
-            verdict=Verdict.NO_DATA,
+            verdict=verdict,
             stable=None,
             canary=None,
             effect=None,

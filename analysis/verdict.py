@@ -8,7 +8,7 @@ sample-ratio mismatch only holds the rollout.
 Which verdicts each role gives: a harm check is Fail (evidence of harm) or Inconclusive (none
 yet); a non-inferiority check Pass or Inconclusive; a guardrail Fail, Pass (the canary's upper
 bound is below the limit) or Inconclusive; the sample-ratio check Fail or Pass. Every check is
-NoData when its data is missing.
+NoData when its data is missing, and Inconclusive during the warm-up, before counting starts.
 """
 
 from __future__ import annotations

@@ -13,10 +13,12 @@ from typing import Any
 
 STABLE_URI = "sim://iris/v1?p50_ms=20&sigma=0.25&error_rate=0.01"
 
-# Short steps so the demo is quick; analysis every 2 s over ~40 rps of load.
+# Short steps so the demo is quick; analysis every 2 s over ~40 rps of load; a warm-up as short
+# (the local cluster's model servers start warm unless their storageUri asks otherwise).
 DEMO_STEPS = "10,25,50"
 DEMO_INTERVAL = "2s"
 DEMO_STEP_DURATION = "15s"
+DEMO_WARMUP = "4s"
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ def inference_service(
         "kcanary.io/steps": scenario.steps,
         "kcanary.io/interval": DEMO_INTERVAL,
         "kcanary.io/step-duration": DEMO_STEP_DURATION,
+        "kcanary.io/warmup": DEMO_WARMUP,
         "kcanary.io/metrics": "knative" if serverless else "istio",
         "kcanary.io/analysis": f"progressDeadline: {scenario.progress_deadline}\n",
     }

@@ -14,6 +14,9 @@ take. The mapping, in one place:
 
 A tick is due when `rolloutStartedAt + k * interval` (k >= 1) has passed since the analysis kept
 in the status (`analysis_due`): computed from the status alone, so a restart keeps the ticks.
+Every count starts at `rolloutStartedAt + warmup` (rollout.warmup), for both revisions and every
+period of constant weight, the sample-ratio split included; a tick at or before then asks
+Prometheus nothing and is Inconclusive (`warming_up`).
 
 Revisions are named for each metrics source as the source labels them: with a primary copy the
 stable pods are `<name>-primary-predictor`, the canary's `<name>-predictor`; in Serverless mode
@@ -33,6 +36,7 @@ from typing import Any, Protocol
 
 from analysis.counts import RevisionCounts
 from analysis.evaluate import SplitPeriod, evaluate
+from analysis.evaluate import warming_up as analysis_warming_up
 from analysis.prometheus import PrometheusSource
 from analysis.query_result import NoData, NoDataKind
 from analysis.settings import (
@@ -50,6 +54,7 @@ from rollout.evidence import AnalysisResult, Verdict
 from rollout.machine import whole_seconds
 from rollout.state import RolloutState, WeightPeriod
 from rollout.strategy import MetricsSource, Strategy, TrafficMode
+from rollout.warmup import warming_up_message
 from traffic.errors import RouteError
 from traffic.inference_service import DeploymentMode, deployment_mode
 from traffic.store import JsonObject
@@ -92,10 +97,13 @@ class AnalysisJob:
     stable: RevisionRef
     canary: RevisionRef
     since: datetime
-    """rolloutStartedAt: every count is since then (recomputed each tick)."""
+    """The counts start, rolloutStartedAt + warmup: every count is since then (recomputed each
+    tick)."""
     at: datetime
     periods: tuple[WeightPeriod, ...] = ()
     """The periods of constant weight since the rollout started (status.weightPeriods)."""
+    warmup: timedelta = timedelta(0)
+    """How long after rolloutStartedAt the counts start (the strategy's warmup)."""
 
     @property
     def canary_weight(self) -> int:
@@ -238,14 +246,16 @@ class _Window:
 
 
 def windows(job: AnalysisJob) -> list[_Window]:
-    """The job's periods of constant weight up to its time (one window without periods)."""
+    """The job's periods of constant weight from the counts start up to its time (one window
+    without periods); a period over before the counts start (in the warm-up) has none."""
     periods = [p for p in job.periods if p.since < job.at]
     if not periods:
-        return [_Window(-1, job.since, job.at)]
-    bounds = [max(p.since, job.since) for p in periods[1:]] + [job.at]
+        return [_Window(-1, job.since, job.at)] if job.since < job.at else []
+    ends = [p.since for p in periods[1:]] + [job.at]
     return [
         _Window(p.weight, max(p.since, job.since), until)
-        for p, until in zip(periods, bounds, strict=True)
+        for p, until in zip(periods, ends, strict=True)
+        if until > job.since
     ]
 
 
@@ -387,6 +397,15 @@ class PrometheusAnalyst:
                 while len(self._closed) > self._cache_size:
                     self._closed.popitem(last=False)
         return counts
+
+
+def warming_up(job: AnalysisJob) -> AnalysisResult:
+    """The look of a job in its warm-up: Inconclusive, nothing asked of Prometheus."""
+    message = warming_up_message(job.since, job.warmup)
+    log.info("%s/%s: %s", job.namespace, job.name, message)
+    result = analysis_warming_up(job.plan.settings, message)
+    checks = tuple(status_check(check.to_dict()) for check in result.checks)
+    return AnalysisResult(job.canary_hash, job.at, Verdict(result.verdict.value), checks)
 
 
 def status_check(evidence: dict[str, Any]) -> dict[str, Any]:

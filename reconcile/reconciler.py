@@ -7,7 +7,8 @@ One call reads as the chain rollout/__init__.py describes:
 2. parse the strategy and build what it needs (router, analysis plan, a primary copy that can
    pin the model name); anything unusable becomes the InvalidSpec the machine reports;
 3. observe: the workloads, the route's weight, the manual request, and an analysis run when an
-   anchored tick (`rolloutStartedAt + k * interval`) has passed since the last one;
+   anchored tick (`rolloutStartedAt + k * interval`) has passed since the last one (during the
+   warm-up, an Inconclusive look that asks Prometheus nothing);
 4. `step`; carry out the before-commit actions in order; write the status if it changed; carry
    out the after-commit actions; keep the metrics current;
 5. say when to wake up next (analysis tick, step end, deadline, or a poll while waiting).
@@ -33,6 +34,7 @@ from reconcile.analysis_run import (
     analysis_due,
     analysis_plan,
     revision_refs,
+    warming_up,
 )
 from reconcile.events import EventRecorder, InvolvedObject
 from reconcile.execute import ActionContext, ActionFailed, Executor
@@ -65,6 +67,7 @@ from rollout.state import Phase, RolloutState
 from rollout.status import StatusError, from_status
 from rollout.strategy import Strategy, TrafficMode
 from rollout.transition import Transition
+from rollout.warmup import counts_start, warming_up_at
 from traffic.errors import RouteError
 from traffic.router import Router
 from traffic.store import Conflict, JsonObject, ObjectRef, StoreError
@@ -391,13 +394,17 @@ class Reconciler:
             canary_hash=state.canary.hash,
             stable=stable,
             canary=canary,
-            since=state.rollout_started_at,
+            since=counts_start(state.rollout_started_at, strategy),
             at=now,
             periods=state.weight_periods,
+            warmup=strategy.warmup,
         )
-        started = time.monotonic()
-        result = self._analyst.analyse(job)
-        self._metrics.analysis_duration.observe(time.monotonic() - started)
+        if warming_up_at(state.rollout_started_at, strategy, now):
+            result = warming_up(job)
+        else:
+            started = time.monotonic()
+            result = self._analyst.analyse(job)
+            self._metrics.analysis_duration.observe(time.monotonic() - started)
         self._record_checks(objects, result)
         _log_analysis(objects, job, result)
         return result

@@ -88,6 +88,7 @@ SHORT_KEYS: tuple[ShortKey, ...] = (
     ShortKey("kcanary.io/step-duration", ("stepDuration",), parse_duration),
     ShortKey("kcanary.io/advance-on-pass", ("advanceOnPass",), read_flag),
     ShortKey("kcanary.io/extend-inconclusive", ("extendInconclusive",), parse_duration),
+    ShortKey("kcanary.io/warmup", ("warmup",), parse_duration),
     ShortKey("kcanary.io/metrics", ("metrics", "source"), _enum_reader(MetricsSource)),
     ShortKey("kcanary.io/route", ("traffic", "route"), _name),
     ShortKey("kcanary.io/hosts", ("traffic", "hosts"), _names),

@@ -2,7 +2,8 @@
 
 Go-style units (`ms`, `s`, `m`, `h`) chained without spaces, so what works in a Flagger or Argo
 Rollouts manifest works here. A bare number is refused on purpose: `30` could mean seconds or
-minutes, and the annotation should say which.
+minutes, and the annotation should say which. A negative one is refused with its own message:
+no duration here can go back in time.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ class DurationError(ValueError):
 def parse_duration(text: str) -> timedelta:
     """Read `1h30m`-style text; raise DurationError with a one-line fix otherwise."""
     cleaned = text.strip()
+    if cleaned.startswith("-") and _WHOLE.fullmatch(cleaned[1:].strip()):
+        raise DurationError(f'"{text}" is negative: use 0s or a longer duration')
     if not _WHOLE.fullmatch(cleaned):
         raise DurationError(
             f'"{text}" is not a duration: use a number with a unit, like 30s, 2m, 1h30m or 250ms'

@@ -14,7 +14,7 @@ behind a verdict cannot be trusted then. Harm still rolls back.
 
 from __future__ import annotations
 
-from rollout import judging
+from rollout import judging, warmup
 from rollout.actions import warning
 from rollout.durations import format_duration
 from rollout.evidence import Verdict
@@ -41,6 +41,8 @@ def progressing(state: RolloutState, tick: Tick) -> Transition:
     last = state.last_analysis
     if last is None or state.step_started_at is None or last.time < state.step_started_at:
         return stay(state)
+    if warmup.only_warm_up(state, tick.strategy, last):
+        return stay(state.with_message(warmup.holding_message(state, tick.strategy)))
     if tick.now < ends_at:
         if _shows_non_inferiority(state, tick):
             return enter_step(state, index + 1, tick, ended=StepEndReason.EVIDENCE)

@@ -282,6 +282,11 @@ class Strategy(_Schema):
         description="end a weight step before its stepDuration once an analysis taken at least "
         "one interval into it passes (non-inferiority shown, split as the weights say)",
     )
+    warmup: Duration = Field(
+        default=timedelta(seconds=30),
+        description="time after the canary starts serving that is left out of both "
+        "revisions' counts (a cold start); no step ends on it alone; 0s turns it off",
+    )
     progress_deadline: Duration = Field(
         default=timedelta(minutes=10),
         description="roll back a canary that is not ready this long after it appeared",
@@ -316,6 +321,13 @@ class Strategy(_Schema):
     def _positive(cls, value: timedelta) -> timedelta:
         if value <= timedelta(0):
             raise ValueError("must be longer than 0s")
+        return value
+
+    @field_validator("warmup")
+    @classmethod
+    def _not_negative(cls, value: timedelta) -> timedelta:
+        if value < timedelta(0):
+            raise ValueError("must not be negative: use 0s to turn the warm-up off")
         return value
 
     @model_validator(mode="after")

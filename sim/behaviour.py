@@ -25,6 +25,11 @@ give slightly different predictions. Parameters, all optional:
   start, stays down `restart_s`, then comes back as a restarted container: fresh counters,
   `startup_s` again, and crashes again (a crash loop).
 - `restart_s` (float >= 0, default 1): how long a crashed server stays down.
+- `warmup_s` (float >= 0, default 0): a cold start: for this many seconds after each start of
+  the server (a new pod, a restarted container; `startup_s` included) every prediction takes
+  `warmup_factor` times its latency.
+- `warmup_factor` (float >= 1, default 2): how many times slower predictions are while warming
+  up; needs `warmup_s`.
 
 Any other scheme (`s3://`, `gs://`, `pvc://`, `hf://`, `oci://`, `https://`, ...) is a real model
 location: the server behaves healthily with the defaults above.
@@ -60,9 +65,19 @@ class ModelBehaviour:
     never_ready: bool = False
     crash_after_s: float | None = None
     restart_s: float = 1.0
+    warmup_s: float = 0.0
+    warmup_factor: float = 2.0
 
-    def draw_latency_s(self, rng: random.Random) -> float:
-        """One prediction's latency in seconds: lognormal around `p50_ms`, or the tail."""
+    def draw_latency_s(self, rng: random.Random, *, uptime_s: float = math.inf) -> float:
+        """One prediction's latency in seconds: lognormal around `p50_ms`, or the tail; times
+        `warmup_factor` by a server up for less than `warmup_s` seconds."""
+        return self._draw_warm_latency_s(rng) * self.latency_factor(uptime_s)
+
+    def latency_factor(self, uptime_s: float) -> float:
+        """How many times its warm latency a prediction takes `uptime_s` after the start."""
+        return self.warmup_factor if uptime_s < self.warmup_s else 1.0
+
+    def _draw_warm_latency_s(self, rng: random.Random) -> float:
         if self.tail_frac > 0 and rng.random() < self.tail_frac:
             return self.tail_ms / 1000.0
         if self.sigma == 0 or self.p50_ms == 0:
@@ -100,6 +115,16 @@ def _positive(name: str, raw: str) -> float:
     return value
 
 
+def _slowdown(name: str, raw: str) -> float:
+    value = _non_negative(name, raw)
+    if value < 1:
+        raise BehaviourError(
+            f"storageUri parameter {name}={raw!r} must be a number >= 1: how many times slower "
+            "a warming-up server is"
+        )
+    return value
+
+
 def _flag(name: str, raw: str) -> bool:
     if raw not in ("0", "1"):
         raise BehaviourError(f"storageUri parameter {name}={raw!r} must be 0 or 1")
@@ -124,6 +149,8 @@ _PARAMETERS = {
     "never_ready": _flag,
     "crash_after_s": _positive,
     "restart_s": _non_negative,
+    "warmup_s": _non_negative,
+    "warmup_factor": _slowdown,
 }
 
 
@@ -154,4 +181,9 @@ def parse_storage_uri(storage_uri: str) -> ModelBehaviour:
                 f"storageUri parameter {name!r} is unknown; allowed parameters: {allowed}"
             )
         values[name] = parser(name, raw)
+    if "warmup_factor" in values and not values.get("warmup_s"):
+        raise BehaviourError(
+            "storageUri parameter warmup_factor needs warmup_s > 0 (how many seconds the server "
+            "stays slow after it starts), for example warmup_s=30&warmup_factor=2"
+        )
     return ModelBehaviour(family=family, version=version, **values)  # type: ignore[arg-type]

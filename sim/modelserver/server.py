@@ -1,10 +1,11 @@
 """One simulated model-server pod: an aiohttp server on its own loopback port.
 
 It answers the KServe V1 and V2 REST endpoints for its one served model, delays each prediction
-by a latency drawn from its `ModelBehaviour`, fails the configured share, and reports readiness
-only after the startup delay. A container restart (a crash from the behaviour, or `restart()`)
-closes the listener, so callers see refused connections, then reopens the same port with fresh
-metrics, as a restarted container in the same pod would.
+by a latency drawn from its `ModelBehaviour` (slower while warming up after each start), fails
+the configured share, and reports readiness only after the startup delay. A container restart
+(a crash from the behaviour, or `restart()`) closes the listener, so callers see refused
+connections, then reopens the same port with fresh metrics, as a restarted container in the same
+pod would.
 
 All methods except the read-only properties run on the host's event loop.
 """
@@ -69,12 +70,17 @@ class ModelServer:
         return self._runner is not None
 
     @property
+    def uptime_s(self) -> float:
+        """Seconds since the container last started (what a cold start is counted from)."""
+        return time.monotonic() - self._started_at
+
+    @property
     def ready(self) -> bool:
         """What the pod's readiness probe would say now."""
         behaviour = self.spec.behaviour
         if not self.up or behaviour.never_ready:
             return False
-        return time.monotonic() - self._started_at >= behaviour.startup_s
+        return self.uptime_s >= behaviour.startup_s
 
     def metrics_text(self) -> str:
         return self.telemetry.exposition().decode()
@@ -214,7 +220,7 @@ class ModelServer:
         labels = {"model_name": self.model_name}
         telemetry.preprocess.labels(**labels).observe(0.0)  # the iris model has no preprocessing
         started = time.monotonic()
-        await asyncio.sleep(behaviour.draw_latency_s(self._rng))
+        await asyncio.sleep(behaviour.draw_latency_s(self._rng, uptime_s=self.uptime_s))
         failed = behaviour.draw_failure(self._rng)
         predictions = [] if failed else self.classifier.predict(rows)
         telemetry.predict.labels(**labels).observe(time.monotonic() - started)

@@ -35,6 +35,7 @@ ANNOTATIONS = {
     "kcanary.io/steps": "50",
     "kcanary.io/interval": "1s",
     "kcanary.io/step-duration": "2s",
+    "kcanary.io/warmup": "0s",  # the analysis is scripted: nothing to warm up
 }
 
 

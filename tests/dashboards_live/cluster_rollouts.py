@@ -113,6 +113,7 @@ def inference_service(
         "kcanary.io/steps": steps,
         "kcanary.io/interval": "1s",
         "kcanary.io/step-duration": "8s",
+        "kcanary.io/warmup": "0s",  # the local cluster's model servers start warm
         "kcanary.io/metrics": metrics or ("knative" if serverless else "istio"),
     }
     labels = {} if serverless else {"networking.kserve.io/visibility": "cluster-local"}

@@ -122,6 +122,7 @@ def isvc(name: str, namespace: str, router: str) -> dict[str, Any]:
                 "kcanary.io/steps": "20,50",
                 "kcanary.io/interval": "1s",
                 "kcanary.io/step-duration": "4s",
+                "kcanary.io/warmup": "0s",  # the local cluster's model servers start warm
                 "kcanary.io/metrics": "istio",
                 "kcanary.io/analysis": "progressDeadline: 1m\n",
             },

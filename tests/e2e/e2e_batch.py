@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from e2e_rollouts import (
+    COLD_URI,
     ERROR_URI,
     GOOD_URI,
     SLOW_URI,
@@ -46,9 +47,14 @@ class Scenario:
     router: str
     canary_uri: str
     expected_phase: str  # Stable (promoted) or RolledBack
+    warmup: str = "0s"
+    load_rps: float | None = None
+    """The load, when not the one that follows from the expected phase."""
 
     @property
     def rps(self) -> float:
+        if self.load_rps is not None:
+            return self.load_rps
         return GOOD_RPS if self.expected_phase == "Stable" else REGRESSION_RPS
 
     @property
@@ -59,15 +65,22 @@ class Scenario:
 
 
 ROUTERS = ("istio", "gateway-api", "kserve")
-SCENARIOS = tuple(
+COLD_WARMUP = "10s"  # covers the canary server's 6 s cold start, which begins before traffic
+SCENARIOS = (
     # Every router: a good canary promoted, an error and a latency regression rolled back.
-    Scenario(f"{router}-{kind}", router, uri, phase)
-    for router in ROUTERS
-    for kind, uri, phase in (
-        ("good", GOOD_URI, "Stable"),
-        ("errors", ERROR_URI, "RolledBack"),
-        ("slow", SLOW_URI, "RolledBack"),
-    )
+    *(
+        Scenario(f"{router}-{kind}", router, uri, phase)
+        for router in ROUTERS
+        for kind, uri, phase in (
+            ("good", GOOD_URI, "Stable"),
+            ("errors", ERROR_URI, "RolledBack"),
+            ("slow", SLOW_URI, "RolledBack"),
+        )
+    ),
+    # The same cold-starting canary under the same load: promoted when the strategy's warm-up
+    # covers the cold start, rolled back on latency without one.
+    Scenario("istio-cold-warmup", "istio", COLD_URI, "Stable", COLD_WARMUP, REGRESSION_RPS),
+    Scenario("istio-cold-no-warmup", "istio", COLD_URI, "RolledBack", "0s", REGRESSION_RPS),
 )
 
 
@@ -149,7 +162,11 @@ class Batch:
         namespace, name = self.namespaces[scenario.key], "iris"
         self._rollouts.create(
             annotated_isvc(
-                name, namespace, router=scenario.router, step_duration=scenario.step_duration
+                name,
+                namespace,
+                router=scenario.router,
+                step_duration=scenario.step_duration,
+                warmup=scenario.warmup,
             )
         )
         self._rollouts.wait_phase(namespace, name, "Stable", timeout_s=90)

@@ -45,6 +45,8 @@ STABLE_URI = "sim://iris/v1?p50_ms=20&sigma=0.25&error_rate=0.01"
 GOOD_URI = "sim://iris/v2?p50_ms=20&sigma=0.25&error_rate=0.01"
 ERROR_URI = "sim://iris/v2?p50_ms=20&sigma=0.25&error_rate=0.5"
 SLOW_URI = "sim://iris/v2?p50_ms=100&sigma=0.25&error_rate=0.01"
+COLD_URI = f"{GOOD_URI}&warmup_s=6&warmup_factor=5"
+"""A good canary whose server is five times slower for its first 6 s (a cold start)."""
 FINAL_PHASES = ("RolledBack", "Aborted")
 MANAGED_BY = "app.kubernetes.io/managed-by"
 
@@ -58,10 +60,14 @@ def annotated_isvc(
     steps: str = "10,25,50",
     interval: str = "1s",
     step_duration: str = "6s",
+    warmup: str = "0s",
     analysis: str = "progressDeadline: 1m\n",
     extra_annotations: Mapping[str, str] | None = None,
 ) -> Obj:
-    """A user's ISVC with kcanary's annotations (RawDeployment for istio and gateway-api)."""
+    """A user's ISVC with kcanary's annotations (RawDeployment for istio and gateway-api).
+
+    No warm-up by default: the local cluster's model servers start warm unless their storageUri
+    asks for a cold start (`warmup_s`)."""
     serverless = router == "kserve"
     annotations = {
         "serving.kserve.io/deploymentMode": "Serverless" if serverless else "RawDeployment",
@@ -70,6 +76,7 @@ def annotated_isvc(
         "kcanary.io/steps": steps,
         "kcanary.io/interval": interval,
         "kcanary.io/step-duration": step_duration,
+        "kcanary.io/warmup": warmup,
         "kcanary.io/metrics": "knative" if serverless else "istio",
         "kcanary.io/analysis": analysis,
         **(extra_annotations or {}),

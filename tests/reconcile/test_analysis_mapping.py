@@ -22,6 +22,7 @@ from reconcile.analysis_run import (
     PrometheusAnalyst,
     analysis_plan,
     revision_refs,
+    windows,
 )
 from reconcile.metrics import MetricsRecorder
 from rollout.annotations import InvalidStrategy, parse_strategy
@@ -344,3 +345,53 @@ def test_a_revision_that_served_nothing_in_a_period_does_not_stop_the_analysis()
     ratio = next(c for c in result.checks if c["name"] == "sample-ratio")
     # A series that appears counts from zero: its first sample's 100 fall in the second period.
     assert ratio["samples"]["canary"] == 600, ratio
+
+
+def test_windows_start_at_the_counts_start_and_drop_periods_over_in_the_warm_up() -> None:
+    periods = (
+        WeightPeriod(10, START),
+        WeightPeriod(25, START + timedelta(seconds=60)),
+        WeightPeriod(50, START + timedelta(seconds=120)),
+    )
+    at = START + timedelta(seconds=150)
+    warming = replace(job(plan_of(), at), since=START + timedelta(seconds=90), periods=periods)
+    assert [(w.weight, w.since, w.until) for w in windows(warming)] == [
+        (25, START + timedelta(seconds=90), START + timedelta(seconds=120)),
+        (50, START + timedelta(seconds=120), at),
+    ]
+    assert windows(replace(warming, since=at)) == [], "at the counts start: nothing to count"
+
+
+def test_after_a_warm_up_both_revisions_and_the_split_count_from_its_end() -> None:
+    full = plan_of()
+    plan = AnalysisPlan(
+        replace(full.template, latency_buckets=None), replace(full.settings, check_latency=False)
+    )
+    queries = _two_period_prometheus(plan)
+    # What each revision had served by the end of a 30s warm-up, inside the 10% period.
+    served = {"iris-primary-predictor": 450.0, "iris-predictor": 50.0}
+    for selector, found in queries.series.items():
+        workload = next(w for w in served if f'"{w}"' in selector)
+        value = served[workload] if "requests" in selector else 0.0
+        queries.series[selector] = [
+            Series(one.labels, tuple(sorted((*one.samples, (START.timestamp() + 30, value)))))
+            for one in found
+        ]
+    analyst = PrometheusAnalyst(PrometheusSource(queries))
+    periods = (WeightPeriod(10, START), WeightPeriod(50, START + timedelta(seconds=60)))
+    since = START + timedelta(seconds=30)
+
+    def look(after_s: int) -> Any:
+        at = START + timedelta(seconds=after_s)
+        return analyst.analyse(replace(job(plan, at), since=since, periods=periods))
+
+    result = look(121)
+    harm = next(c for c in result.checks if c["name"] == "error-rate-harm")
+    assert harm["samples"] == {"stable": 950, "canary": 550}, "the warm-up's 500 left out"
+    ratio = next(c for c in result.checks if c["name"] == "sample-ratio")
+    assert ratio["verdict"] == "Pass", "450 + 50 at 10%, then 500 + 500 at 50%"
+    assert ratio["samples"] == {"stable": 950, "canary": 550}
+    look(200)  # the first period, cut at the counts start, is kept once closed
+    asked = queries.asked
+    look(201)
+    assert queries.asked - asked == 2 * 2, "then only the period under way is read"

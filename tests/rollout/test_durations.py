@@ -24,9 +24,15 @@ def test_durations_are_read_with_their_units(text: str, expected: timedelta) -> 
     assert parse_duration(text) == expected
 
 
-@pytest.mark.parametrize("text", ["30", "", "2 m", "1d", "m", "-5s", "1h30"])
+@pytest.mark.parametrize("text", ["30", "", "2 m", "1d", "m", "1h30", "-", "--5s"])
 def test_a_duration_without_a_known_unit_is_refused(text: str) -> None:
     with pytest.raises(DurationError, match="is not a duration: use a number with a unit"):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize("text", ["-5s", " -1m30s", "- 2m"])
+def test_a_negative_duration_is_refused_as_negative(text: str) -> None:
+    with pytest.raises(DurationError, match="is negative: use 0s or a longer duration"):
         parse_duration(text)
 
 

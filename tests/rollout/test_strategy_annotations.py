@@ -55,6 +55,7 @@ def test_defaults_are_the_documented_ones() -> None:
     assert strategy.on_inconclusive is InconclusivePolicy.PROMOTE
     assert strategy.advance_on_pass is True
     assert strategy.extend_inconclusive == timedelta(minutes=3)
+    assert strategy.warmup == timedelta(seconds=30)
     assert strategy.metrics.source is MetricsSource.ISTIO
     assert strategy.uses_primary_copy
 
@@ -70,6 +71,7 @@ def test_short_keys_set_their_fields() -> None:
         gateways="istio-system/gw",
         advance_on_pass="False",
         extend_inconclusive="0s",
+        warmup="1m30s",
     )
     assert strategy.advance_on_pass is False
     assert strategy.extend_inconclusive == timedelta(0)
@@ -87,6 +89,7 @@ def test_short_keys_set_their_fields() -> None:
     assert strategy.traffic.route == "iris-vs"
     assert strategy.traffic.hosts == ("iris.example.com", "iris.internal")
     assert strategy.traffic.gateways == ("istio-system/gw",)
+    assert strategy.warmup == timedelta(minutes=1, seconds=30)
 
 
 def test_kserve_mode_has_no_primary_copy() -> None:
@@ -98,6 +101,7 @@ def test_the_analysis_yaml_sets_every_field() -> None:
 steps: [10, pause, 50, 100]
 interval: 1m
 stepDuration: 5m
+warmup: 0s
 progressDeadline: 15m
 advanceOnPass: false
 extendInconclusive: 10m
@@ -121,6 +125,7 @@ noData: {policy: fail, limit: 2m}
     assert strategy.weights == (10, 50, 100)
     assert strategy.interval == timedelta(minutes=1)
     assert strategy.step_duration == timedelta(minutes=5)
+    assert strategy.warmup == timedelta(0), "0s turns the warm-up off"
     assert strategy.progress_deadline == timedelta(minutes=15)
     assert strategy.on_inconclusive is InconclusivePolicy.HOLD
     assert not strategy.advance_on_pass
@@ -249,6 +254,20 @@ BAD_INPUTS = [
         "like 30s, 2m or 1h30m (got 5)",
     ),
     (
+        {"kcanary.io/warmup": "30"},
+        'kcanary.io/warmup: "30": "30" is not a duration: use a number with a unit, like 30s, '
+        "2m, 1h30m or 250ms",
+    ),
+    (
+        {"kcanary.io/warmup": "-1s"},
+        'kcanary.io/warmup: "-1s": "-1s" is negative: use 0s or a longer duration',
+    ),
+    (
+        {"kcanary.io/warmup": "30s", "kcanary.io/analysis": "warmup: 1m"},
+        'kcanary.io/warmup: "30s" conflicts with warmup: 1m in kcanary.io/analysis; '
+        "remove one of them",
+    ),
+    (
         {"kcanary.io/strategy": "bluegreen"},
         'kcanary.io/strategy: "bluegreen": must be one of canary',
     ),
@@ -358,6 +377,15 @@ BAD_INPUTS = [
         {"kcanary.io/analysis": "progressDeadline: 10"},
         'kcanary.io/analysis: progressDeadline: "10" is not a duration: write it with a unit, like '
         "30s, 2m or 1h30m (got 10)",
+    ),
+    (
+        {"kcanary.io/analysis": "warmup: 30"},
+        'kcanary.io/analysis: warmup: "30" is not a duration: write it with a unit, like 30s, 2m '
+        "or 1h30m (got 30)",
+    ),
+    (
+        {"kcanary.io/analysis": "warmup: -1s"},
+        'kcanary.io/analysis: warmup: "-1s" is negative: use 0s or a longer duration (got -1s)',
     ),
     (
         {"kcanary.io/analysis": "metrics: {source: custom}"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -11,7 +12,7 @@ from typing import Any
 from polling import wait_until
 
 from sim.behaviour import parse_storage_uri
-from sim.modelserver import ModelServerHost, ModelServerSpec, PodIdentity
+from sim.modelserver import ModelServer, ModelServerHost, ModelServerSpec, PodIdentity
 
 HttpCall = Callable[..., tuple[int, Any]]
 POD = PodIdentity(
@@ -157,3 +158,59 @@ def test_serverless_pod_exports_queue_proxy_series(
         )
         == 1
     )
+
+
+WARM_S, FACTOR, WARMUP_S = 0.04, 5, 1.0
+COLD_URI = (
+    f"sim://iris/v1?p50_ms={WARM_S * 1000:g}&sigma=0&warmup_s={WARMUP_S:g}&warmup_factor={FACTOR}"
+)
+
+
+def timed_predictions(
+    server: ModelServer, http: HttpCall, samples: Callable[..., float]
+) -> tuple[list[tuple[float, float, float]], Callable[[], float]]:
+    """(uptime before, uptime after, predict seconds) of each prediction made with `predict`,
+    the time as the server's own KServe histogram measured it."""
+    seen: list[tuple[float, float, float]] = []
+
+    def predict() -> float:
+        before = samples(server.metrics_text(), "request_predict_seconds_sum")
+        up_before = server.uptime_s
+        assert http("POST", f"{server.url}/v1/models/iris:predict", ROW)[0] == 200
+        up_after = server.uptime_s
+        took = samples(server.metrics_text(), "request_predict_seconds_sum") - before
+        seen.append((up_before, up_after, took))
+        return took
+
+    return seen, predict
+
+
+def test_a_cold_server_is_warmup_factor_times_slower_for_warmup_s_then_warm(
+    host: ModelServerHost, http: HttpCall, samples: Callable[..., float]
+) -> None:
+    server = host.launch(spec(COLD_URI), POD)
+    seen, predict = timed_predictions(server, http, samples)
+    cold_s = FACTOR * WARM_S
+    # Predict without a pause until one made after the warm-up is fast again.
+    wait_until(lambda: predict() < cold_s and seen[-1][0] >= WARMUP_S, 10, lambda: f"{seen}")
+    cold = [took for _, up_after, took in seen if up_after < WARMUP_S]
+    assert len(cold) >= 2, seen
+    assert all(took >= cold_s for took in cold), seen
+    warm = [took for up_before, _, took in seen if up_before >= WARMUP_S]
+    warm += [predict() for _ in range(4)]
+    assert all(took >= WARM_S for took in warm), warm
+    assert statistics.median(warm) < cold_s, warm
+
+
+def test_a_restarted_server_warms_up_again(
+    host: ModelServerHost, http: HttpCall, samples: Callable[..., float]
+) -> None:
+    server = host.launch(spec(COLD_URI), POD)
+    seen, predict = timed_predictions(server, http, samples)
+    wait_until(lambda: predict() < FACTOR * WARM_S and seen[-1][0] >= WARMUP_S, 10)
+    host.restart(server)
+    seen.clear()
+    predict()
+    ((_, up_after, took),) = seen
+    assert up_after < WARMUP_S, "the restart took longer than the warm-up"
+    assert took >= FACTOR * WARM_S, seen

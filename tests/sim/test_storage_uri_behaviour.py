@@ -14,6 +14,7 @@ def test_sim_uri_sets_every_parameter() -> None:
     behaviour = parse_storage_uri(
         "sim://iris/v2?p50_ms=40&sigma=0.3&error_rate=0.02&tail_frac=0.01&tail_ms=800"
         "&startup_s=2&never_ready=1&crash_after_s=5&restart_s=0.5&error_code=503"
+        "&warmup_s=6&warmup_factor=5"
     )
     assert behaviour == ModelBehaviour(
         family="iris",
@@ -28,6 +29,8 @@ def test_sim_uri_sets_every_parameter() -> None:
         never_ready=True,
         crash_after_s=5.0,
         restart_s=0.5,
+        warmup_s=6.0,
+        warmup_factor=5.0,
     )
 
 
@@ -52,6 +55,12 @@ def test_sim_uri_without_parameters_uses_defaults_and_version() -> None:
         ("sim://iris/v1?error_code=404", ["error_code", "500 or 503"]),
         ("sim://iris/v1?crash_after_s=0", ["crash_after_s", "> 0"]),
         ("sim://iris/v1?latency=3", ["'latency'", "allowed parameters", "p50_ms"]),
+        ("sim://iris/v1?warmup_s=-1", ["warmup_s", ">= 0"]),
+        ("sim://iris/v1?warmup_s=soon", ["warmup_s", "not a number"]),
+        ("sim://iris/v1?warmup_s=6&warmup_factor=0.5", ["warmup_factor", ">= 1", "slower"]),
+        ("sim://iris/v1?warmup_s=6&warmup_factor=inf", ["warmup_factor", ">= 0"]),
+        ("sim://iris/v1?warmup_factor=5", ["warmup_factor needs warmup_s > 0"]),
+        ("sim://iris/v1?warmup_s=0&warmup_factor=5", ["warmup_factor needs warmup_s > 0"]),
         ("iris/v1", ["no scheme"]),
         ("sim:///v1", ["family"]),
         ("", ["empty"]),
@@ -77,3 +86,19 @@ def test_latency_draws_have_the_configured_median_and_tail() -> None:
 def test_zero_sigma_gives_a_fixed_latency() -> None:
     behaviour = parse_storage_uri("sim://iris/v1?p50_ms=12&sigma=0")
     assert behaviour.draw_latency_s(random.Random(0)) == pytest.approx(0.012)
+
+
+def test_a_warming_up_server_is_warmup_factor_times_slower_until_warmup_s() -> None:
+    behaviour = parse_storage_uri("sim://iris/v1?p50_ms=12&sigma=0&warmup_s=6&warmup_factor=5")
+    rng = random.Random(0)
+    assert behaviour.draw_latency_s(rng, uptime_s=0.0) == pytest.approx(0.060)
+    assert behaviour.draw_latency_s(rng, uptime_s=5.99) == pytest.approx(0.060)
+    assert behaviour.draw_latency_s(rng, uptime_s=6.0) == pytest.approx(0.012)
+    assert behaviour.draw_latency_s(rng) == pytest.approx(0.012), "up long ago"
+
+
+def test_without_warmup_s_a_server_starts_warm() -> None:
+    behaviour = parse_storage_uri("sim://iris/v1?p50_ms=12&sigma=0")
+    assert behaviour.draw_latency_s(random.Random(0), uptime_s=0.0) == pytest.approx(0.012)
+    twice = parse_storage_uri("sim://iris/v1?p50_ms=12&sigma=0&warmup_s=30")
+    assert twice.latency_factor(0.0) == 2.0, "the default factor: twice as slow"
