@@ -56,10 +56,14 @@ class MarginTest:
     log_e_noninferior: FloatArray
 
 
-def mixture_scales(tolerance: Tolerance) -> tuple[float, ...]:
-    """The half-normal scales averaged over: from the tolerance up to 16 times it."""
+HARM_SCALES = (1.0, 4.0, 16.0)
+NONINFERIORITY_SCALES = (0.5, 1.0, 2.0)
+
+
+def mixture_scales(tolerance: Tolerance, multiples: tuple[float, ...]) -> tuple[float, ...]:
+    """The half-normal scales averaged over, as multiples of the tolerance's absolute part."""
     base = max(tolerance.absolute, 0.001)
-    return (base, 4.0 * base, 16.0 * base)
+    return tuple(base * multiple for multiple in multiples)
 
 
 def _smoothed_variance(bad: FloatArray, n: FloatArray) -> FloatArray:
@@ -198,21 +202,24 @@ def margin_test(
     if noninferiority.is_zero:
         raise ValueError("a non-inferiority tolerance of zero can never be shown")
     weighted, no_data = _weighted(periods)
-    taus = mixture_scales(noninferiority)
+    harm_taus = mixture_scales(noninferiority, HARM_SCALES)
     d_harm, v_harm = _harm_contrast(weighted, harm)
     halves = _noninferiority_halves(weighted, noninferiority)
-    # Harm on d, non-inferiority on -d of each half: one vectorised call.
-    d = np.stack(np.broadcast_arrays(d_harm, *(-d for d, _ in halves)))
-    v = np.stack(np.broadcast_arrays(v_harm, *(v for _, v in halves)))
-    v = np.where(no_data, 0.25, v)  # without data the e-values are 1; keep the arithmetic finite
-    logs = normal_mixture.log_evalue_greater(d, v, taus)
-    log_harm = logs[0]
-    log_ni = np.logaddexp.reduce(logs[1:], axis=0) - np.log(len(halves))
+    # Without data the e-values are 1; a variance keeps the arithmetic finite.
+    v_harm = np.where(no_data, 0.25, v_harm)
+    log_harm = normal_mixture.log_evalue_greater(d_harm, v_harm, harm_taus)
+    # Non-inferiority on -d of each half: one vectorised call.
+    d = np.stack(np.broadcast_arrays(*(-d for d, _ in halves)))
+    v = np.where(no_data, 0.25, np.stack(np.broadcast_arrays(*(v for _, v in halves))))
+    logs = normal_mixture.log_evalue_greater(
+        d, v, mixture_scales(noninferiority, NONINFERIORITY_SCALES)
+    )
+    log_ni = np.logaddexp.reduce(logs, axis=0) - np.log(len(halves))
     canary_rate = sum(p.weight * p.canary_rate for p in weighted)
     stable_rate = sum(p.weight * p.stable_rate for p in weighted)
     effect = np.asarray(canary_rate - stable_rate, dtype=np.float64)
     # One-sided bounds at `alpha` each, from the same mixture as harm (see evalue_radius).
-    half_width = normal_mixture.evalue_radius(v[0], taus, alpha)
+    half_width = normal_mixture.evalue_radius(v_harm, harm_taus, alpha)
     zero = np.zeros_like(log_harm)
     return MarginTest(
         stable_rate=np.asarray(stable_rate, dtype=np.float64) + zero,

@@ -40,6 +40,9 @@ class PlanRules:
     extension_seconds: float
     warmup_seconds: float
     on_inconclusive: InconclusivePolicy = InconclusivePolicy.PROMOTE
+    extend_from_evalue: float = 0.0
+    """An undecided last step is extended only while a rollback check's e-value is at least
+    this (the evidence leans towards harm); 0 extends every undecided last step."""
     hold_limit_seconds: float = 600.0
     """How long the simulation follows a run held by a sample-ratio mismatch (a person would
     act); it ends held."""
@@ -192,9 +195,13 @@ def simulate_plan(
             period_arrays,
         )
         mismatch = np.zeros(runs, bool)
+        leaning = np.full(runs, -np.inf)
         for check in checks:
             if check.role is Role.SAMPLE_RATIO:
                 mismatch = np.asarray(check.verdict == FAIL)
+            if check.role.rolls_back:
+                leaning = np.maximum(leaning, check.log_evalue)
+        suspect = leaning >= math.log(max(rules.extend_from_evalue, 1e-300))
         now = start + interval
         passed = overall == PASS
         no_data = overall == NO_DATA
@@ -212,10 +219,10 @@ def simulate_plan(
         last = step == steps - 1
         promote = ends & last & passed
         undecided_end = ends & last & ~passed
-        starting = undecided_end & (extension_start < 0) & (extension_ticks > 0)
+        starting = undecided_end & (extension_start < 0) & (extension_ticks > 0) & suspect
         extension_start = np.where(starting, tick + 1, extension_start)
         ran_out = undecided_end & ~starting & (tick + 1 - extension_start >= extension_ticks)
-        ran_out |= undecided_end & (extension_ticks == 0)
+        ran_out |= undecided_end & (extension_start < 0) & ~starting
         promote_anyway = ran_out & (rules.on_inconclusive is InconclusivePolicy.PROMOTE)
         roll_back_anyway = ran_out & (rules.on_inconclusive is InconclusivePolicy.ROLLBACK)
         hold_forever = ran_out & (rules.on_inconclusive is InconclusivePolicy.HOLD)

@@ -44,11 +44,12 @@ def _added(total: Arm, increment: Arm) -> Arm:
 class KcanaryDecider:
     name = "kcanary"
 
-    def __init__(self, settings: AnalysisSettings, *, per_period: bool = True) -> None:
+    def __init__(
+        self, settings: AnalysisSettings, *, per_period: bool = True, name: str = "kcanary"
+    ) -> None:
         self.settings = settings
         self.per_period = per_period
-        if not per_period:
-            self.name = "kcanary-pooled"  # distinct, so both can judge the same traffic
+        self.name = name if per_period else "kcanary-pooled"  # distinct names judge together
         # Cumulative (stable, canary) counts of each period of constant weight so far, and
         # the weight of the latest: a tick at another weight starts a new period.
         self._periods: list[tuple[Arm, Arm]] = []

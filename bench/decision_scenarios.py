@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from analysis.settings import AnalysisSettings
+from analysis.templates import builtin_template
 from bench.deciders import KcanaryDecider, TrueEffectOracle, bad_events
 from bench.kayenta import KayentaDecider
 from bench.simulator import (
@@ -34,6 +35,8 @@ from bench.simulator import (
     constant_load,
 )
 from bench.threshold_deciders import ArgoDecider, FlaggerDecider, Limits
+from reconcile.analysis_run import analysis_settings
+from rollout.strategy import Strategy
 
 BASELINE = Behaviour()  # 1% errors, p50 50 ms, sigma 0.3
 PLAN = Plan()
@@ -158,6 +161,15 @@ def scenarios() -> list[DecisionScenario]:
     ]
 
 
+def default_settings() -> AnalysisSettings:
+    """kcanary's analysis settings at the strategy's defaults, through the controller's own
+    mapping, so the benchmark measures what a user who sets nothing gets."""
+    strategy = Strategy.model_validate({"traffic": {"mode": "istio"}})
+    settings = analysis_settings(strategy, builtin_template("istio"))
+    assert isinstance(settings, AnalysisSettings), settings
+    return settings
+
+
 def deciders(case: DecisionScenario, settings: AnalysisSettings) -> list[Decider]:
     """Every method, fresh for one scenario; the oracle only where it has something to decide."""
     stable = case.scenario.stable
@@ -169,7 +181,7 @@ def deciders(case: DecisionScenario, settings: AnalysisSettings) -> list[Decider
         max_p99_seconds=stable.latency.quantile(0.99) * (1 + settings.latency.relative),
     )
     methods: list[Decider] = [
-        KcanaryDecider(settings),
+        KcanaryDecider(settings, name="kcanary-fixed-plan"),
         FlaggerDecider(loose),
         FlaggerDecider(tight, name="flagger-tight"),
         ArgoDecider(loose),

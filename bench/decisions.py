@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from analysis.settings import AnalysisSettings
+from bench.adaptive_plan import PlanOutcome, PlanRules, simulate_plan
 from bench.deciders import KcanaryDecider, TrueEffectOracle
 from bench.decision_report import markdown, write_figures
 from bench.decision_scenarios import (
@@ -34,6 +35,7 @@ from bench.decision_scenarios import (
     DecisionScenario,
     Kind,
     deciders,
+    default_settings,
     scenarios,
 )
 from bench.kayenta import KayentaDecider
@@ -113,6 +115,37 @@ def _row(
         inconclusive = paused = ~rolled_back & decider.inconclusive()
     elif isinstance(decider, TrueEffectOracle):
         first_pass = decider.first_pass_tick
+    return _fields(case, decider.name, outcome, paused, inconclusive, first_pass, plan_seconds)
+
+
+def _plan_row(case: DecisionScenario, ended: PlanOutcome, plan_seconds: float) -> dict[str, Any]:
+    """kcanary with its own plan: held runs are sample-ratio holds; inconclusive ones were
+    promoted on the clock (onInconclusive: promote) rather than on evidence."""
+    inconclusive = ended.promoted & ~ended.on_evidence
+    row = _fields(
+        case,
+        "kcanary",
+        ended.outcome,
+        ended.held,
+        inconclusive,
+        ended.first_pass_tick,
+        plan_seconds,
+    )
+    row["extended"] = _rate(ended.extended)
+    row["promoted_on_evidence"] = _rate(ended.on_evidence)
+    return row
+
+
+def _fields(
+    case: DecisionScenario,
+    method: str,
+    outcome: Outcome,
+    paused: NDArray[np.bool_],
+    inconclusive: NDArray[np.bool_],
+    first_pass: NDArray[np.int64] | None,
+    plan_seconds: float,
+) -> dict[str, Any]:
+    rolled_back = outcome.rolled_back
     promoted = ~rolled_back & ~paused
     failed, slow = excess_per_canary_request(case)
     blast = outcome.canary_served * (failed + slow)
@@ -121,7 +154,7 @@ def _row(
         "scenario": case.name,
         "kind": case.kind.value,
         "rps": case.scenario.rps,
-        "method": decider.name,
+        "method": method,
         "runs": int(rolled_back.size),
         "rolled_back": _rate(rolled_back),
         "false_rollback": _rate(rolled_back) if case.kind is Kind.GOOD else None,
@@ -148,7 +181,10 @@ def _row(
             "excess_failed_per_canary_request": failed,
             "excess_slow_per_canary_request": slow,
         },
-        "seconds_to_promote": _interval(outcome.seconds[promoted], 0.5)
+        "seconds_to_promote": {
+            "median": _interval(outcome.seconds[promoted], 0.5),
+            "p90": _interval(outcome.seconds[promoted], 0.9),
+        }
         if case.kind is Kind.GOOD
         else None,
         "seconds_to_pass": None,
@@ -166,20 +202,30 @@ def _row(
 
 
 def measure(
-    case: DecisionScenario, runs: int, seed: int, index: int, settings: AnalysisSettings
+    case: DecisionScenario,
+    runs: int,
+    seed: int,
+    index: int,
+    settings: AnalysisSettings,
+    rules: PlanRules,
 ) -> list[dict[str, Any]]:
-    """One scenario, every method on the same traffic."""
+    """One scenario: kcanary with its own plan, then every method on the same traffic of the
+    fixed plan (kcanary's analysis among them as `kcanary-fixed-plan`)."""
     methods = deciders(case, settings)
     outcomes = simulate(case.scenario, methods, runs, np.random.default_rng([seed, index]))
     plan_seconds = len(PLAN.tick_weights()) * PLAN.interval_seconds
-    return [_row(case, d, outcomes[d.name], plan_seconds) for d in methods]
+    ended = simulate_plan(
+        case.scenario, settings, rules, runs, np.random.default_rng([seed, index, 1])
+    )
+    rows = [_plan_row(case, ended, plan_seconds)]
+    return rows + [_row(case, d, outcomes[d.name], plan_seconds) for d in methods]
 
 
 def kcanary_within_alpha(rows: list[dict[str, Any]], alpha: float) -> bool:
     """kcanary's false rollback rate is at most alpha plus 3 Monte-Carlo standard errors in
     every good scenario."""
     for row in rows:
-        if row["method"] == "kcanary" and row["false_rollback"] is not None:
+        if row["method"].startswith("kcanary") and row["false_rollback"] is not None:
             runs = row["runs"]
             if row["false_rollback"]["rate"] > alpha + 3 * (alpha * (1 - alpha) / runs) ** 0.5:
                 return False
@@ -212,11 +258,14 @@ def run(args: argparse.Namespace) -> int:
             )
             return 2
         cases = [case for case in cases if case.name in args.scenario]
-    settings = AnalysisSettings()
+    settings = default_settings()
+    rules = PlanRules.defaults()
     started = time.monotonic()
     rows: list[dict[str, Any]] = []
-    for case in cases:
-        rows += measure(case, runs, args.seed, stream[case.name], settings)
+    for number, case in enumerate(cases, start=1):
+        rows += measure(case, runs, args.seed, stream[case.name], settings, rules)
+        elapsed = time.monotonic() - started
+        print(f"[{number}/{len(cases)}] {case.name}: {elapsed:.0f} s", file=sys.stderr, flush=True)
     report: dict[str, Any] = {
         "command": "kcanary bench decisions "
         + shlex.join(
@@ -233,6 +282,9 @@ def run(args: argparse.Namespace) -> int:
                 "alpha": settings.alpha,
                 "error_rate_tolerance": asdict(settings.error_rate),
                 "latency_tolerance": asdict(settings.latency),
+                "error_rate_harm_margin": asdict(settings.error_rate_harm),
+                "latency_harm_margin": asdict(settings.latency_harm),
+                "plan": rules.describe(),
             },
             "threshold_headroom": HEADROOM,
         },

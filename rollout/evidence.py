@@ -23,6 +23,10 @@ class Verdict(StrEnum):
     NO_DATA = "NoData"
 
 
+ROLLBACK_CHECK_SUFFIXES = ("-harm", "-slo")
+"""How the names of the checks that roll back end (error-rate-harm, latency-slo, ...)."""
+
+
 @dataclass(frozen=True)
 class AnalysisResult:
     """One analysis run for a canary revision, computed over the rollout so far.

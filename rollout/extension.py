@@ -1,9 +1,15 @@
 """Extending an undecided last step, then `onInconclusive`.
 
 When the last weight step has lasted its duration and the analysis has shown neither harm nor
-non-inferiority, the canary stays at that weight up to `extendInconclusive` longer: more
-requests may settle what the step's duration could not. A Pass during the extension promotes
-at once, harm rolls back as always, and once the extension has run out `onInconclusive`
+non-inferiority, and the evidence leans towards harm (a rollback check's e-value is at least 1,
+`leans_towards_harm`), the canary stays at that weight up to `extendInconclusive` longer: more
+requests may settle what the step's duration could not. A canary whose evidence leans the other
+way is not held for nothing: `onInconclusive` applies at once. Deciding whether to go on looking
+from the data seen so far costs the tests nothing (an e-process stays valid under optional
+continuation), and `bench/results/decisions.md` measured what the rule buys: with it, good
+canaries at 50 req/s are promoted in a median 6 minutes instead of 9 (5% extended instead of
+94%), while doubled error rates are still caught in 99.5% of runs. A Pass during the extension
+promotes at once, harm rolls back as always, and once the extension has run out `onInconclusive`
 applies. One `StepExtended` Event says the extension started. Its start is kept in the status
 (`extensionStartedAt`), so a restarted controller continues the same extension rather than
 starting a new one, and the scheduler wakes up when it runs out.
@@ -15,7 +21,7 @@ from datetime import timedelta
 
 from rollout.actions import normal
 from rollout.durations import format_duration
-from rollout.evidence import Verdict
+from rollout.evidence import ROLLBACK_CHECK_SUFFIXES, AnalysisSummary, Verdict
 from rollout.rollback import begin_rollback
 from rollout.state import Outcome, RolloutState, StepEndReason
 from rollout.stepping import enter_step, extension_ends_at
@@ -27,7 +33,8 @@ def undecided_last_step(state: RolloutState, tick: Tick, index: int) -> Transiti
     """The last weight step's time is up without a Pass: extend it, or apply onInconclusive."""
     ends_at = extension_ends_at(state, tick.strategy)
     if ends_at is None:
-        if tick.strategy.extend_inconclusive == timedelta(0):
+        no_extension = tick.strategy.extend_inconclusive == timedelta(0)
+        if no_extension or not leans_towards_harm(state.last_analysis):
             return _on_inconclusive(state, tick, index, StepEndReason.DURATION)
         extended = state.with_extension(tick.now)
         message = _extending_message(extended, tick)
@@ -36,6 +43,20 @@ def undecided_last_step(state: RolloutState, tick: Tick, index: int) -> Transiti
         # Said again after a hold for missing data or the split had its own message.
         return stay(state.with_message(_extending_message(state, tick)))
     return _on_inconclusive(state, tick, index, StepEndReason.EXTENSION_LIMIT)
+
+
+def leans_towards_harm(last: AnalysisSummary | None) -> bool:
+    """Whether a rollback check (harm or SLO guardrail) has an e-value of at least 1: the
+    data so far are likelier under harm than under none."""
+    if last is None:
+        return False
+    for check in last.checks:
+        name = str(check.get("name", ""))
+        evalue = check.get("evalue")
+        rolls_back = name.endswith(ROLLBACK_CHECK_SUFFIXES)
+        if rolls_back and isinstance(evalue, int | float) and evalue >= 1.0:
+            return True
+    return False
 
 
 def _on_inconclusive(
@@ -82,7 +103,8 @@ def _extending_message(state: RolloutState, tick: Tick) -> str:
     after = format_duration(extended - started) if started and extended else "?"
     return (
         f"step {state.current_step + 1}/{len(strategy.steps)}: extending at "
-        f"{state.canary_weight}%: {_verdict_word(state)} after {after}, up to "
+        f"{state.canary_weight}%: {_verdict_word(state)} after {after} with the evidence "
+        f"leaning towards harm, up to "
         f"{format_duration(strategy.extend_inconclusive)} more for a decision "
         f"(then onInconclusive: {strategy.on_inconclusive.value})"
     )

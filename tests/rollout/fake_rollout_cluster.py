@@ -85,6 +85,8 @@ class FakeCluster:
     handed_back: bool = False
     weights: list[int] = field(default_factory=list)
     """Every weight the route was changed to, in order."""
+    harm_evalue: Callable[[FakeCluster], float] = lambda cluster: 2.0
+    """The harm check's e-value in each analysis: above 1, an undecided last step is extended."""
     weight_times: list[datetime] = field(default_factory=list)
     events: list[EmitEvent] = field(default_factory=list)
     decisions: list[str] = field(default_factory=list)
@@ -102,7 +104,10 @@ class FakeCluster:
         canary = state.canary
         if analysis and canary is not None and state.rollout_started_at is not None:
             split = Verdict.PASS if self.split_matches(self) else Verdict.FAIL
-            checks = ({"name": "sample-ratio", "verdict": split.value},)
+            checks = (
+                {"name": "sample-ratio", "verdict": split.value},
+                {"name": "error-rate-harm", "evalue": self.harm_evalue(self)},
+            )
             result = AnalysisResult(canary.hash, self.now, self.verdict(self), checks)
         primary = None
         if self.primary_revision is not None:

@@ -50,8 +50,8 @@ def test_an_inconclusive_last_step_is_extended_and_says_so_once() -> None:
     cluster, started = extended()
     assert cluster.phase == "Progressing" and cluster.route_weight == 50
     message = (
-        "step 3/3: extending at 50%: inconclusive after 1m, up to 3m more for a decision "
-        "(then onInconclusive: promote)"
+        "step 3/3: extending at 50%: inconclusive after 1m with the evidence leaning towards "
+        "harm, up to 3m more for a decision (then onInconclusive: promote)"
     )
     assert cluster.status["message"] == message
     assert started - parse_time(cluster.status["stepStartedAt"]) == timedelta(minutes=1)
@@ -60,6 +60,29 @@ def test_an_inconclusive_last_step_is_extended_and_says_so_once() -> None:
     (event,) = [e for e in cluster.events if e.reason == "StepExtended"]
     assert (event.type, event.message) == (EventType.NORMAL, message)
     assert cluster.decisions == []
+
+
+def test_an_undecided_last_step_whose_evidence_leans_away_from_harm_is_not_extended() -> None:
+    cluster = stable_cluster()
+    cluster.verdict = lambda c: Verdict.INCONCLUSIVE
+    cluster.harm_evalue = lambda c: 0.4
+    cluster.deploy(V2)
+    cluster.run(10 * 60)
+    assert "extensionStartedAt" not in cluster.status
+    assert step_extended_events(cluster) == []
+    assert cluster.status["lastStepEnd"]["reason"] == "duration"
+    assert cluster.phase == "Stable"
+
+
+def test_the_extension_starts_only_once_the_evidence_leans_towards_harm() -> None:
+    # Leaning away when the step's time is up: onInconclusive applies then, not later.
+    cluster = stable_cluster(analysis="onInconclusive: hold")
+    cluster.verdict = lambda c: Verdict.INCONCLUSIVE
+    cluster.harm_evalue = lambda c: 0.99
+    cluster.deploy(V2)
+    cluster.run(10 * 60)
+    assert "extensionStartedAt" not in cluster.status
+    assert "(onInconclusive: hold)" in cluster.status["message"]
 
 
 def test_a_pass_during_the_extension_promotes_at_once() -> None:
