@@ -38,11 +38,12 @@ def progressing(state: RolloutState, tick: Tick) -> Transition:
     ends_at = step_ends_at(state, tick.strategy)
     if ends_at is None:  # a pause step while Progressing (steps edited): pause there
         return enter_step(state, index, tick)
+    held = warmup.hold(state, tick, ends_at)
+    if held is not None:
+        return held
     last = state.last_analysis
     if last is None or state.step_started_at is None or last.time < state.step_started_at:
         return stay(state)
-    if warmup.only_warm_up(state, tick.strategy, last):
-        return stay(state.with_message(warmup.holding_message(state, tick.strategy)))
     if tick.now < ends_at:
         if _shows_non_inferiority(state, tick):
             return enter_step(state, index + 1, tick, ended=StepEndReason.EVIDENCE)

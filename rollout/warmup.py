@@ -19,10 +19,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from rollout.durations import format_duration
-from rollout.evidence import AnalysisSummary
 from rollout.state import RolloutState
 from rollout.status import format_time
 from rollout.strategy import Strategy
+from rollout.transition import Tick, Transition, stay
 
 
 def counts_start(rollout_started_at: datetime, strategy: Strategy) -> datetime:
@@ -38,10 +38,20 @@ def warming_up_at(rollout_started_at: datetime, strategy: Strategy, at: datetime
     return strategy.warmup > timedelta(0) and at.replace(microsecond=0) <= start
 
 
-def only_warm_up(state: RolloutState, strategy: Strategy, last: AnalysisSummary) -> bool:
+def only_warm_up(state: RolloutState, strategy: Strategy) -> bool:
     """The last analysis was taken during the warm-up: no step may end on it."""
-    started = state.rollout_started_at
-    return started is not None and warming_up_at(started, strategy, last.time)
+    started, last = state.rollout_started_at, state.last_analysis
+    return started is not None and last is not None and warming_up_at(started, strategy, last.time)
+
+
+def hold(state: RolloutState, tick: Tick, ends_at: datetime) -> Transition | None:
+    """Keep the step while the last look is a warm-up look, whatever it says: quietly before the
+    step's time is up, saying why after it; None when the warm-up holds nothing."""
+    if not only_warm_up(state, tick.strategy):
+        return None
+    if tick.now < ends_at:
+        return stay(state)
+    return stay(state.with_message(holding_message(state, tick.strategy)))
 
 
 def warming_up_message(start: datetime, warmup: timedelta) -> str:

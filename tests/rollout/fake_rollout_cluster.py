@@ -39,6 +39,8 @@ BASE_ANNOTATIONS = {
     "kcanary.io/steps": "10,25,50",
     "kcanary.io/interval": "10s",
     "kcanary.io/step-duration": "1m",
+    # The scripted verdicts judge from the first tick; the warm-up has tests of its own.
+    "kcanary.io/warmup": "0s",
 }
 
 
