@@ -27,6 +27,7 @@ from analysis.evaluate import judge
 from analysis.settings import AnalysisSettings
 from analysis.verdict import CODE_OF, Role, Verdict
 from bench.simulator import Arm, IntArray, Outcome, Scenario, draw_canary, draw_stable
+from rollout.extension import EXTEND_FROM_EVALUE
 from rollout.strategy import InconclusivePolicy, Strategy
 
 PASS, FAIL, NO_DATA = CODE_OF[Verdict.PASS], CODE_OF[Verdict.FAIL], CODE_OF[Verdict.NO_DATA]
@@ -40,9 +41,9 @@ class PlanRules:
     extension_seconds: float
     warmup_seconds: float
     on_inconclusive: InconclusivePolicy = InconclusivePolicy.PROMOTE
-    extend_from_evalue: float = 0.0
+    extend_from_evalue: float = EXTEND_FROM_EVALUE
     """An undecided last step is extended only while a rollback check's e-value is at least
-    this (the evidence leans towards harm); 0 extends every undecided last step."""
+    this (the evidence leans towards harm: the controller's rule); 0 extends every one."""
     hold_limit_seconds: float = 600.0
     """How long the simulation follows a run held by a sample-ratio mismatch (a person would
     act); it ends held."""

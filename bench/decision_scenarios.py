@@ -27,8 +27,11 @@ from bench.deciders import KcanaryDecider, TrueEffectOracle, bad_events
 from bench.kayenta import KayentaDecider
 from bench.simulator import (
     Behaviour,
+    ColdStart,
     Decider,
     Effect,
+    ErrorBursts,
+    FailingInputClass,
     Plan,
     PodRestarts,
     Scenario,
@@ -86,6 +89,8 @@ def _case(
     canary_share_factor: float = 1.0,
     restarts: PodRestarts | None = None,
     control: str = "",
+    cold_start: ColdStart | None = None,
+    errors: ErrorBursts | FailingInputClass | None = None,
 ) -> DecisionScenario:
     scenario = Scenario(
         name,
@@ -97,6 +102,8 @@ def _case(
         stress=stress,
         canary_share_factor=canary_share_factor,
         restarts=restarts,
+        canary_cold_start=cold_start,
+        canary_errors=errors,
     )
     if kind is not Kind.GOOD and not control:
         control = "A/A"
@@ -104,6 +111,7 @@ def _case(
 
 
 TAIL = Effect(tail_fraction=0.02, tail_factor=3.0)  # 2% of requests 3x slower: p99 +50%
+COLD_START = ColdStart(seconds=30.0, factor=2.0)
 RESTARTS = PodRestarts()
 
 
@@ -158,6 +166,38 @@ def scenarios() -> list[DecisionScenario]:
             restarts=RESTARTS,
             control="A/A, pod restarts",
         ),
+        _case(
+            "A/A, cold start",
+            good,
+            cold_start=COLD_START,
+            note="the canary's p50 doubles for its first 30 s after it starts serving",
+        ),
+        _case(
+            "A/A, cold start, 200 rps",
+            good,
+            rps=200.0,
+            cold_start=COLD_START,
+            note="the same at 200 rps",
+        ),
+        _case(
+            "errors x1.3, 1000 rps",
+            Kind.BOUNDARY,
+            Effect(error_ratio=1.3),
+            rps=1000.0,
+            note="1% -> 1.3%: worse, but inside the tolerance",
+        ),
+        _case(
+            "bursty errors",
+            bad,
+            errors=ErrorBursts(probability=0.2, burst_error_rate=0.06),
+            note="in 20% of the 30 s intervals the canary fails 6% (2% on average)",
+        ),
+        _case(
+            "one input class fails",
+            bad,
+            errors=FailingInputClass(share_low=0.01, share_high=0.05, failure_rate=0.33),
+            note="a third of one input class fails; its share drifts 1-5% (+1 pp on average)",
+        ),
     ]
 
 
@@ -190,7 +230,9 @@ def deciders(case: DecisionScenario, settings: AnalysisSettings) -> list[Decider
     ]
     # The oracle knows the effect at the mean load; where the load moves both revisions'
     # behaviour (diurnal stress) its model is wrong, so it is no lower bound there.
-    if case.kind is not Kind.BOUNDARY and case.scenario.stress == 0.0:
+    # Nor does it model error rates that change from interval to interval or a cold start.
+    plain = case.scenario.canary_errors is None and case.scenario.canary_cold_start is None
+    if case.kind is not Kind.BOUNDARY and case.scenario.stress == 0.0 and plain:
         events = bad_events(
             stable,
             case.scenario.canary,

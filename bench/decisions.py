@@ -73,7 +73,7 @@ def excess_per_canary_request(case: DecisionScenario) -> tuple[float, float]:
     request it serves, at the mean load."""
     stable, canary = case.scenario.stable, case.scenario.canary
     p99 = np.array(stable.latency.quantile(0.99))
-    failed = canary.error_rate - stable.error_rate
+    failed = case.scenario.canary_mean_error_rate - stable.error_rate
     slow = float(stable.latency.cdf(p99)) - float(canary.latency.cdf(p99))
     return failed, slow
 
@@ -295,7 +295,7 @@ def run(args: argparse.Namespace) -> int:
                 "rps": case.scenario.rps,
                 "note": case.note,
                 "control": case.control,
-                "canary_error_rate": case.scenario.canary.error_rate,
+                "canary_error_rate": case.scenario.canary_mean_error_rate,
                 "canary_p50_ms": round(case.scenario.canary.latency.quantile(0.5) * 1000, 1),
                 "canary_p99_ms": round(case.scenario.canary.latency.quantile(0.99) * 1000, 1),
             }

@@ -36,9 +36,10 @@ from numpy.typing import NDArray
 
 from analysis.settings import AnalysisSettings
 from analysis.templates import builtin_template
-from bench.deciders import KcanaryDecider
+from bench import adaptive_plan
+from bench.adaptive_plan import PlanRules
 from bench.decision_scenarios import BASELINE, TAIL
-from bench.simulator import Behaviour, Effect, Plan, Scenario, simulate
+from bench.simulator import Behaviour, Effect, Plan, Scenario
 from reconcile.analysis_run import analysis_settings
 from rollout.annotations import InvalidStrategy
 from rollout.strategy import Strategy
@@ -52,8 +53,10 @@ PRECISION = 1.05
 """...and stops when the effect's excess over none is known to 5%."""
 
 SIMULATED_PLAN = (
-    "fixed steps: each weight for its step duration, a look every interval, promoted at the "
-    "end of the last step unless rolled back (no early step end, no extension)"
+    "kcanary's plan: each weight for its step duration or until non-inferiority is shown "
+    "(advanceOnPass), a look every interval, the warm-up left out of the counts, an undecided "
+    "last step extended while the evidence leans towards harm (extendInconclusive), then "
+    "onInconclusive"
 )
 """What `simulate_plan` models, printed with every result."""
 
@@ -68,11 +71,13 @@ class PlanOutcome:
 
 
 def simulate_plan(
-    scenario: Scenario, settings: AnalysisSettings, runs: int, seed: int
+    scenario: Scenario, settings: AnalysisSettings, rules: PlanRules, runs: int, seed: int
 ) -> PlanOutcome:
     """Simulate `runs` rollouts of `scenario` under the plan's rules (`SIMULATED_PLAN`)."""
-    decider = KcanaryDecider(settings)
-    outcome = simulate(scenario, [decider], runs, np.random.default_rng(seed))[decider.name]
+    ended = adaptive_plan.simulate_plan(
+        scenario, settings, rules, runs, np.random.default_rng(seed)
+    )
+    outcome = ended.outcome
     return PlanOutcome(outcome.rolled_back, np.asarray(outcome.seconds, np.float64))
 
 
@@ -176,6 +181,15 @@ def settings_for(strategy: Strategy) -> AnalysisSettings:
     return settings
 
 
+def rules_of(strategy: Strategy) -> PlanRules:
+    return PlanRules(
+        advance_on_pass=strategy.advance_on_pass,
+        extension_seconds=strategy.extend_inconclusive.total_seconds(),
+        warmup_seconds=strategy.warmup.total_seconds(),
+        on_inconclusive=strategy.on_inconclusive,
+    )
+
+
 def plan_of(strategy: Strategy) -> Plan:
     return Plan(
         steps=strategy.weights,
@@ -191,13 +205,14 @@ def _caught(
     rps: float,
     plan: Plan,
     settings: AnalysisSettings,
+    rules: PlanRules,
     runs: int,
     seed: int,
 ) -> float:
     """The share of simulated rollouts rolled back before the plan ends."""
     canary = effect.applied_to(stable)
     scenario = Scenario("sensitivity", rps, stable=stable, canary=canary, plan=plan)
-    return float(simulate_plan(scenario, settings, runs, seed).rolled_back.mean())
+    return float(simulate_plan(scenario, settings, rules, runs, seed).rolled_back.mean())
 
 
 def smallest_detectable(
@@ -207,6 +222,7 @@ def smallest_detectable(
     rps: float,
     plan: Plan,
     settings: AnalysisSettings,
+    rules: PlanRules,
     runs: int,
     seed: int,
 ) -> Detectable:
@@ -214,7 +230,14 @@ def smallest_detectable(
 
     def rate_at(size: float) -> float:
         return _caught(
-            stable, axis.effect(size), rps=rps, plan=plan, settings=settings, runs=runs, seed=seed
+            stable,
+            axis.effect(size),
+            rps=rps,
+            plan=plan,
+            settings=settings,
+            rules=rules,
+            runs=runs,
+            seed=seed,
         )
 
     largest = axis.largest(stable)
@@ -241,10 +264,17 @@ def smallest_detectable(
 
 
 def good_canary(
-    stable: Behaviour, rps: float, plan: Plan, settings: AnalysisSettings, *, runs: int, seed: int
+    stable: Behaviour,
+    rps: float,
+    plan: Plan,
+    settings: AnalysisSettings,
+    rules: PlanRules,
+    *,
+    runs: int,
+    seed: int,
 ) -> Promotion:
     scenario = Scenario("A/A", rps, stable=stable, canary=stable, plan=plan)
-    outcome = simulate_plan(scenario, settings, runs, seed)
+    outcome = simulate_plan(scenario, settings, rules, runs, seed)
     promoted = outcome.seconds[~outcome.rolled_back]
     median = float(np.median(promoted)) if promoted.size else None
     return Promotion(median, float(outcome.rolled_back.mean()))
@@ -256,14 +286,22 @@ def sensitivity(
     """Everything `kcanary sensitivity` prints, for `strategy`'s plan and analysis."""
     settings = settings_for(strategy)
     plan = plan_of(strategy)
+    rules = rules_of(strategy)
     stable = Behaviour(error_rate=stable_error_rate, latency=BASELINE.latency)
     found = tuple(
         smallest_detectable(
-            axis, stable=stable, rps=rps, plan=plan, settings=settings, runs=runs, seed=seed
+            axis,
+            stable=stable,
+            rps=rps,
+            plan=plan,
+            settings=settings,
+            rules=rules,
+            runs=runs,
+            seed=seed,
         )
         for axis in AXES
     )
-    promotion = good_canary(stable, rps, plan, settings, runs=runs, seed=seed)
+    promotion = good_canary(stable, rps, plan, settings, rules, runs=runs, seed=seed)
     return Sensitivity(rps, stable_error_rate, plan, runs, seed, found, promotion)
 
 

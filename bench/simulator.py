@@ -159,6 +159,39 @@ class ColdStart:
 
 
 @dataclass(frozen=True)
+class ErrorBursts:
+    """Failures that come in bursts: in `probability` of the intervals (independently per
+    run) the canary fails `burst_error_rate` of its requests instead of its usual rate."""
+
+    probability: float = 0.2
+    burst_error_rate: float = 0.05
+
+    def rates(self, rng: np.random.Generator, runs: int, usual: float) -> NDArray[np.float64]:
+        return np.where(rng.random(runs) < self.probability, self.burst_error_rate, usual)
+
+    def mean(self, usual: float) -> float:
+        return self.probability * self.burst_error_rate + (1 - self.probability) * usual
+
+
+@dataclass(frozen=True)
+class FailingInputClass:
+    """The canary fails `failure_rate` of one class of inputs, whose share of the traffic
+    drifts from interval to interval, uniformly between `share_low` and `share_high`."""
+
+    share_low: float = 0.01
+    share_high: float = 0.05
+    failure_rate: float = 0.33
+
+    def rates(self, rng: np.random.Generator, runs: int, usual: float) -> NDArray[np.float64]:
+        share = rng.uniform(self.share_low, self.share_high, runs)
+        return np.asarray(usual + (1 - usual) * share * self.failure_rate, np.float64)
+
+    def mean(self, usual: float) -> float:
+        share = (self.share_low + self.share_high) / 2
+        return usual + (1 - usual) * share * self.failure_rate
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     rps: float
@@ -172,6 +205,13 @@ class Scenario:
     stress: float = 0.0
     restarts: PodRestarts | None = None
     canary_cold_start: ColdStart | None = None
+    canary_errors: ErrorBursts | FailingInputClass | None = None
+
+    @property
+    def canary_mean_error_rate(self) -> float:
+        """The canary's error rate averaged over intervals (bursts and input classes too)."""
+        usual = self.canary.error_rate
+        return usual if self.canary_errors is None else self.canary_errors.mean(usual)
 
     def under_load(self, behaviour: Behaviour, load: float) -> Behaviour:
         """How a revision serves when the load is `load` times the mean."""
@@ -244,11 +284,14 @@ def _draw(
     behaviour: Behaviour,
     bounds: tuple[float, ...],
     lost: NDArray[np.float64] | None,
+    error_rate: NDArray[np.float64] | None = None,
 ) -> Arm:
     """One interval's observed increments for one revision: failures and latency are drawn
     independently, then thinned by the fraction `lost` to a restart (failures capped by the
-    requests left, a rare case when nearly all requests fail)."""
-    failures = np.asarray(rng.binomial(n, behaviour.error_rate), np.int64)
+    requests left, a rare case when nearly all requests fail). `error_rate` overrides the
+    behaviour's, per run."""
+    rate = behaviour.error_rate if error_rate is None else error_rate
+    failures = np.asarray(rng.binomial(n, rate), np.int64)
     buckets = np.asarray(rng.multinomial(n, behaviour.latency.bucket_probabilities(bounds)))
     if lost is not None:
         buckets = buckets - rng.binomial(buckets, lost[:, None])
@@ -269,17 +312,20 @@ def draw_canary(
     """The canary's increments for the interval starting at `start` seconds: the part of its
     requests served while it was still cold (`Scenario.canary_cold_start`) is drawn slower."""
     behaviour = scenario.under_load(scenario.canary, load)
+    rates = None
+    if scenario.canary_errors is not None:
+        rates = scenario.canary_errors.rates(rng, n.size, behaviour.error_rate)
     cold = scenario.canary_cold_start
     interval = scenario.plan.interval_seconds
     share = 0.0 if cold is None else min(max((cold.seconds - start) / interval, 0.0), 1.0)
     if cold is None or share == 0.0:
-        return _draw(rng, n, behaviour, scenario.bounds, lost)
+        return _draw(rng, n, behaviour, scenario.bounds, lost, rates)
     slow = replace(
         behaviour, latency=replace(behaviour.latency, p50_s=behaviour.latency.p50_s * cold.factor)
     )
     n_cold = np.asarray(rng.binomial(n, share), np.int64)
-    warm = _draw(rng, n - n_cold, behaviour, scenario.bounds, lost)
-    return _plus(warm, _draw(rng, n_cold, slow, scenario.bounds, lost))
+    warm = _draw(rng, n - n_cold, behaviour, scenario.bounds, lost, rates)
+    return _plus(warm, _draw(rng, n_cold, slow, scenario.bounds, lost, rates))
 
 
 def draw_stable(

@@ -20,6 +20,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "bench.decisions",
         "kcanary against Flagger-, Argo Rollouts- and Kayenta-style analysis (virtual time)",
     ),
+    "margins": (
+        "bench.margin_curve",
+        "the harm margin's trade-off: misses, false rollbacks and time (virtual time)",
+    ),
     "apiserver": ("bench.apiserver_load", "the local API server under many ISVCs and watchers"),
     "gateway": ("bench.gateway_throughput", "requests per second through the local gateway"),
     "controller": (

@@ -45,6 +45,10 @@ def undecided_last_step(state: RolloutState, tick: Tick, index: int) -> Transiti
     return _on_inconclusive(state, tick, index, StepEndReason.EXTENSION_LIMIT)
 
 
+EXTEND_FROM_EVALUE = 1.0
+"""An undecided last step is extended while a rollback check's e-value is at least this."""
+
+
 def leans_towards_harm(last: AnalysisSummary | None) -> bool:
     """Whether a rollback check (harm or SLO guardrail) has an e-value of at least 1: the
     data so far are likelier under harm than under none."""
@@ -54,7 +58,7 @@ def leans_towards_harm(last: AnalysisSummary | None) -> bool:
         name = str(check.get("name", ""))
         evalue = check.get("evalue")
         rolls_back = name.endswith(ROLLBACK_CHECK_SUFFIXES)
-        if rolls_back and isinstance(evalue, int | float) and evalue >= 1.0:
+        if rolls_back and isinstance(evalue, int | float) and evalue >= EXTEND_FROM_EVALUE:
             return True
     return False
 
