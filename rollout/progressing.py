@@ -6,6 +6,8 @@ counted from when the revision appeared; the analysis window starts then. A weig
 when it has lasted the step duration and an analysis taken during it allows it, or sooner, with
 `advanceOnPass`, once an analysis taken at least one interval into it (so the step's own weight
 is in the data) passes: non-inferiority shown on every check and the split as the weights say.
+No step ends on a look taken during the warm-up (rollout.warmup); one whose time is up holds
+and says so, one whose time is not up just runs on.
 At the end of the last weight step, Pass promotes; Inconclusive extends the step
 (rollout.extension), then follows `onInconclusive`. While the sample-ratio check fails (the
 router does not split as the weights say), no step ends and nothing is promoted: the comparison
@@ -41,12 +43,14 @@ def progressing(state: RolloutState, tick: Tick) -> Transition:
     last = state.last_analysis
     if last is None or state.step_started_at is None or last.time < state.step_started_at:
         return stay(state)
-    if warmup.only_warm_up(state, tick.strategy, last):
-        return stay(state.with_message(warmup.holding_message(state, tick.strategy)))
+    warming_up = warmup.only_warm_up(state, tick.strategy, last)
     if tick.now < ends_at:
-        if _shows_non_inferiority(state, tick):
+        # No early end on a warm-up look; the step is simply running, so its message stays.
+        if not warming_up and _shows_non_inferiority(state, tick):
             return enter_step(state, index + 1, tick, ended=StepEndReason.EVIDENCE)
         return stay(state)
+    if warming_up:
+        return stay(state.with_message(warmup.holding_message(state, tick.strategy)))
     if not judging.may_advance(last.verdict, tick):
         return stay(state.with_message(_holding_message(state, tick)))
     if last.split_mismatch:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fake_rollout_cluster import FakeCluster, history, stable_cluster
+from fake_rollout_cluster import FakeCluster, history, revision, stable_cluster
 from pydantic import ValidationError
 
 from rollout.evidence import Verdict
@@ -53,6 +53,17 @@ def test_a_warm_up_longer_than_the_first_step_holds_it_until_a_look_after_the_wa
     assert cluster.weights == [0, 10, 25, 50, 0]
     assert step_times(cluster)[1:4] == [0, 100, 160]
     assert history(cluster)[0]["outcome"] == "promoted"
+
+
+def test_a_step_whose_time_is_not_up_says_what_it_does_during_the_warm_up() -> None:
+    """Nothing holds a step before its duration is up: its message stays its own until then,
+    so a person is not told it holds, and the status is not rewritten on every look."""
+    cluster = stable_cluster(warmup="1m35s")  # steps of 1m, a look every 10s
+    cluster.verdict = lambda c: warm_after(c, timedelta(seconds=95))
+    cluster.deploy(V2)
+    cluster.run(60)  # looks up to 50s into the first step
+    assert cluster.status["lastAnalysis"]["verdict"] == "Inconclusive"
+    assert cluster.status["message"] == f"step 1/3: 10% of traffic to canary {revision(V2).hash}"
 
 
 def test_a_look_in_the_warm_up_ends_no_step_even_if_it_passed() -> None:
