@@ -36,7 +36,9 @@ def step_times(cluster: FakeCluster) -> list[float]:
 
 
 def test_a_warm_up_longer_than_the_first_step_holds_it_until_a_look_after_the_warm_up() -> None:
-    cluster = stable_cluster(warmup="1m35s")  # steps of 1m, a look every 10s
+    # Steps of 1m, a look every 10s. advanceOnPass off, so the later steps show that the
+    # warm-up holds only the first: with it, each would end on its first passing look.
+    cluster = stable_cluster(warmup="1m35s", **{"advance-on-pass": "false"})
     cluster.verdict = lambda c: warm_after(c, timedelta(seconds=95))
     cluster.deploy(V2)
     cluster.run(90)
@@ -67,8 +69,9 @@ def test_a_step_whose_time_is_not_up_says_what_it_does_during_the_warm_up() -> N
 
 
 def test_a_look_in_the_warm_up_ends_no_step_even_if_it_passed() -> None:
-    """The reconciler never reports Pass for a warm-up look; the rollout does not depend on it."""
-    cluster = stable_cluster(warmup="2m")
+    """The reconciler never reports Pass for a warm-up look; the rollout does not depend on it.
+    advanceOnPass off, so the later steps show that the warm-up holds only the first."""
+    cluster = stable_cluster(warmup="2m", **{"advance-on-pass": "false"})
     cluster.verdict = lambda c: Verdict.PASS
     cluster.deploy(V2)
     cluster.run(120)
@@ -77,8 +80,10 @@ def test_a_look_in_the_warm_up_ends_no_step_even_if_it_passed() -> None:
     assert step_times(cluster)[1:4] == [0, 130, 190]
 
 
-def test_a_warm_up_shorter_than_the_step_changes_no_step_time() -> None:
-    cluster = stable_cluster()  # the default 30s, under the 1m step
+def test_a_warm_up_shorter_than_the_step_changes_no_step_time_of_full_steps() -> None:
+    # The default 30s, under the 1m step. advanceOnPass off: a step that lasts its duration
+    # does not notice the warm-up; one that ends on evidence does (test_with_advance_on_pass_...).
+    cluster = stable_cluster(**{"advance-on-pass": "false"})
     cluster.verdict = lambda c: warm_after(c, timedelta(seconds=30))
     cluster.deploy(V2)
     cluster.run_until("Stable")
@@ -97,12 +102,27 @@ def test_a_single_step_still_warming_up_is_not_judged_inconclusive(policy: str) 
     assert cluster.decisions == []
 
 
+def test_with_advance_on_pass_the_first_step_ends_on_the_first_pass_after_the_warm_up() -> None:
+    """The first look one interval into the step (10s) is in the warm-up and ends nothing, even
+    though it passed; the first after it (40s) ends the step early; the others end one interval
+    in."""
+    cluster = stable_cluster()  # the default 30s warm-up, under the 1m step
+    cluster.verdict = lambda c: Verdict.PASS
+    cluster.deploy(V2)
+    cluster.run_until("Stable")
+    assert step_times(cluster)[1:4] == [0, 40, 50]
+    started = [e.message for e in cluster.events if e.reason == "StepStarted"]
+    assert started[1].endswith("(step 1 ended early: non-inferiority shown after 40s)")
+
+
 def test_warmup_0s_turns_the_hold_off() -> None:
+    """Every look passes: without a warm-up the first step ends on its first look one interval
+    in, like the others (40s in with the default warm-up, the test above)."""
     cluster = stable_cluster(warmup="0s")
     cluster.verdict = lambda c: Verdict.PASS
     cluster.deploy(V2)
     cluster.run_until("Stable")
-    assert step_times(cluster)[1:4] == [0, 60, 120]
+    assert step_times(cluster)[1:4] == [0, 10, 20]
 
 
 def test_a_negative_warm_up_given_in_python_is_refused() -> None:
