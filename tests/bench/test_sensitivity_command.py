@@ -45,7 +45,7 @@ def test_json_names_the_plan_and_every_figure(capsys: pytest.CaptureFixture[str]
     assert record["rps"] == 50 and record["stable_error_rate_percent"] == 2
     assert record["plan"]["steps"] == [20, 50]
     assert record["plan"]["step_duration"] == "2m" and record["plan"]["interval"] == "30s"
-    assert "fixed steps" in record["plan"]["simulated"]
+    assert "kcanary's plan" in record["plan"]["simulated"]
     assert record["catch_probability"] == 0.9 and record["runs"] == 20 and record["seed"] == 7
     assert set(record["smallest_caught"]) == {"error_rate", "p50", "p99_only"}
     for found in record["smallest_caught"].values():

@@ -82,6 +82,8 @@ class FakeCluster:
     split_matches: Callable[[FakeCluster], bool] = lambda cluster: True
     """The sample-ratio check's answer: False makes it Fail beside the verdict."""
     status: dict[str, Any] = field(default_factory=dict)
+    statuses: list[dict[str, Any]] = field(default_factory=list)
+    """Every status written, in order."""
     action_by: str | None = "alice"
     action_at: datetime | None = None
     handed_back: bool = False
@@ -159,6 +161,7 @@ class FakeCluster:
             self.carry_out(action)
         checkpoint()
         self.status = to_status(transition.state)
+        self.statuses.append(self.status)
         for action in transition.after_commit:
             checkpoint()
             self.carry_out(action)

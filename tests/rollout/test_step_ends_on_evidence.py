@@ -67,7 +67,9 @@ def test_a_pass_ends_each_weight_step_early_and_the_events_say_so() -> None:
 
 
 def test_the_status_names_what_ended_the_last_step_while_the_next_one_runs() -> None:
-    cluster = stable_cluster()
+    # The first step ends on its first look, 10s in, which the default 30s warm-up would leave
+    # out: no step ends on a warm-up look (test_warm_up_holds_the_first_step.py).
+    cluster = stable_cluster(warmup="0s")
     cluster.deploy(V2)
     cluster.reconcile()
     assert "lastStepEnd" not in cluster.status, "no step has ended yet"
@@ -85,7 +87,9 @@ def test_the_status_names_what_ended_the_last_step_while_the_next_one_runs() -> 
 
 
 def test_a_pass_counts_only_one_interval_into_the_step() -> None:
-    cluster = stable_cluster(interval="30s")
+    # Without a warm-up: the default 30s, as long as the interval here, would hold the first
+    # step past its first interval, to the first look after the warm-up.
+    cluster = stable_cluster(interval="30s", warmup="0s")
     cluster.deploy(V2)
     cluster.run_until("Stable", every=5)
     # Every look passes, but each step waits for an analysis with its own weight in the data.
@@ -104,7 +108,9 @@ def test_without_advance_on_pass_a_passing_step_lasts_its_duration() -> None:
 
 
 def test_a_timed_pause_step_is_never_cut_short_by_a_pass() -> None:
-    cluster = stable_cluster(steps="10,pause:1m,50")
+    # Without a warm-up, so the 10% step ends on its first look, 10s in: what is measured is
+    # the pause after it.
+    cluster = stable_cluster(steps="10,pause:1m,50", warmup="0s")
     cluster.deploy(V2)
     cluster.run_until("Stable", every=5)
     assert cluster.weights == [0, 10, 50, 0]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fake_rollout_cluster import FakeCluster, history, stable_cluster
+from fake_rollout_cluster import FakeCluster, history, revision, stable_cluster
 from pydantic import ValidationError
 
 from rollout.evidence import Verdict
@@ -29,6 +29,12 @@ def warm_after(cluster: FakeCluster, warmup: timedelta) -> Verdict:
     return Verdict.PASS
 
 
+def step_times(cluster: FakeCluster) -> list[float]:
+    """Seconds from the first weight to each later one."""
+    first = cluster.weight_times[0]
+    return [(moment - first).total_seconds() for moment in cluster.weight_times]
+
+
 def first_step_s(cluster: FakeCluster) -> float:
     """How long the first weight step lasted: from the route's 10% to its next weight."""
     first = cluster.weights.index(10)
@@ -36,7 +42,9 @@ def first_step_s(cluster: FakeCluster) -> float:
 
 
 def test_a_warm_up_longer_than_the_first_step_holds_it_until_a_look_after_the_warm_up() -> None:
-    cluster = stable_cluster(warmup="1m35s")  # steps of 1m, a look every 10s
+    # Steps of 1m, a look every 10s. advanceOnPass off, so the later steps show that the
+    # warm-up holds only the first: with it, each would end on its first passing look.
+    cluster = stable_cluster(warmup="1m35s", **{"advance-on-pass": "false"})
     cluster.verdict = lambda c: warm_after(c, timedelta(seconds=95))
     cluster.deploy(V2)
     cluster.run(90)
@@ -54,9 +62,21 @@ def test_a_warm_up_longer_than_the_first_step_holds_it_until_a_look_after_the_wa
     assert history(cluster)[0]["outcome"] == "promoted"
 
 
+def test_a_step_whose_time_is_not_up_says_what_it_does_during_the_warm_up() -> None:
+    """Nothing holds a step before its duration is up: its message stays its own until then,
+    so a person is not told it holds, and the status is not rewritten on every look."""
+    cluster = stable_cluster(warmup="1m35s")  # steps of 1m, a look every 10s
+    cluster.verdict = lambda c: warm_after(c, timedelta(seconds=95))
+    cluster.deploy(V2)
+    cluster.run(60)  # looks up to 50s into the first step
+    assert cluster.status["lastAnalysis"]["verdict"] == "Inconclusive"
+    assert cluster.status["message"] == f"step 1/3: 10% of traffic to canary {revision(V2).hash}"
+
+
 def test_a_look_in_the_warm_up_ends_no_step_even_if_it_passed() -> None:
-    """The reconciler never reports Pass for a warm-up look; the rollout does not depend on it."""
-    cluster = stable_cluster(warmup="2m")
+    """The reconciler never reports Pass for a warm-up look; the rollout does not depend on it.
+    advanceOnPass off, so the later steps show that the warm-up holds only the first."""
+    cluster = stable_cluster(warmup="2m", **{"advance-on-pass": "false"})
     cluster.verdict = lambda c: Verdict.PASS
     cluster.deploy(V2)
     cluster.run(120)
@@ -91,6 +111,29 @@ def test_a_single_step_still_warming_up_is_not_judged_inconclusive(policy: str) 
     assert cluster.phase == "Progressing" and cluster.route_weight == 50
     assert "warming up" in cluster.status["message"]
     assert cluster.decisions == []
+
+
+def test_with_advance_on_pass_the_first_step_ends_on_the_first_pass_after_the_warm_up() -> None:
+    """The first look one interval into the step (10s) is in the warm-up and ends nothing, even
+    though it passed; the first after it (40s) ends the step early; the others end one interval
+    in."""
+    cluster = stable_cluster(warmup="30s")  # the strategy's default, under the 1m step
+    cluster.verdict = lambda c: Verdict.PASS
+    cluster.deploy(V2)
+    cluster.run_until("Stable")
+    assert step_times(cluster)[1:4] == [0, 40, 50]
+    started = [e.message for e in cluster.events if e.reason == "StepStarted"]
+    assert started[1].endswith("(step 1 ended early: non-inferiority shown after 40s)")
+
+
+def test_warmup_0s_turns_the_hold_off() -> None:
+    """Every look passes: without a warm-up the first step ends on its first look one interval
+    in, like the others (40s in with the default warm-up, the test above)."""
+    cluster = stable_cluster(warmup="0s")
+    cluster.verdict = lambda c: Verdict.PASS
+    cluster.deploy(V2)
+    cluster.run_until("Stable")
+    assert step_times(cluster)[1:4] == [0, 10, 20]
 
 
 def test_a_negative_warm_up_given_in_python_is_refused() -> None:
