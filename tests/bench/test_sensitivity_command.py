@@ -63,7 +63,7 @@ def test_text_output_names_the_effect_axes(capsys: pytest.CaptureFixture[str]) -
     out = capsys.readouterr().out
 
     assert code == 0
-    assert "plan simulated: fixed steps" in out
+    assert "plan simulated: kcanary's plan" in out
     assert "p50 x" in out and "p99 x" in out and "stable's" in out
     assert "good canary (A/A): promoted after 2m (median)" in out
 
