@@ -3,12 +3,14 @@ the modules each extra is checked by are ones pyproject.toml's extras actually b
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 
 import pytest
 from venvs import REPO, normalized, project, requirements
 
+from kcanary import get_command
 from kcanary.extras import EXTRA_MODULES
 
 # Run the CLI with some modules made unimportable, as if their distributions were not installed.
@@ -75,3 +77,17 @@ def test_each_extra_is_checked_by_modules_it_installs() -> None:
         assert extra in declared
         brought = {normalized(r.split(">")[0].split("=")[0]) for r in requirements(extra)}
         assert {normalized(module) for module in modules} <= brought, extra
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_get_watch_on_a_terminal_appends_lines_when_rich_is_not_installed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sys, "stdout", _Terminal())
+    assert get_command._redraws()
+    monkeypatch.setitem(sys.modules, "rich", None)
+    assert not get_command._redraws()
