@@ -11,7 +11,7 @@ RUN python -m venv /opt/kcanary
 WORKDIR /src
 # .dockerignore keeps the virtualenv, tests, caches and VCS data out of the context.
 COPY . .
-# The package and its runtime dependencies only: no dev extras.
+# The controller and the CLI only: no extras (no local cluster, plots, benchmarks or dev tools).
 RUN /opt/kcanary/bin/pip install --no-cache-dir . \
     && /opt/kcanary/bin/kcanary --help > /dev/null
 

@@ -39,7 +39,7 @@ def register(subparsers: Any) -> None:
     for name, (_, help_text) in BENCHMARKS.items():
         sub = names.add_parser(name, help=help_text, description=help_text, add_help=False)
         sub.add_argument("arguments", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-        sub.set_defaults(func=partial(run, name))
+        sub.set_defaults(func=partial(run, name), extra="bench")
 
 
 def run(name: str, args: argparse.Namespace) -> int:

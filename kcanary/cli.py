@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from kcanary.extras import missing_extra_message, missing_modules
+
 # Modules that register sub-commands, in the order `--help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "kcanary.get_command",
@@ -53,6 +55,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help(sys.stderr)
         return 2
+    # A command that needs an extra declares it (`set_defaults(extra=...)`): say which to install
+    # before it starts rather than fail on an import halfway through.
+    extra: str | None = getattr(args, "extra", None)
+    if extra is not None and (missing := missing_modules(extra)):
+        print(f"error: {missing_extra_message(args.command, extra, missing)}", file=sys.stderr)
+        return 1
     try:
         code: int = func(args)
     except KeyboardInterrupt:

@@ -51,7 +51,7 @@ def register(subparsers: Any) -> None:
         metavar="SECONDS",
         help="give up if the rollout has not ended by then (default 240)",
     )
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, extra="local")
 
 
 def run(args: argparse.Namespace) -> int:

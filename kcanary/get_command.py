@@ -1,13 +1,15 @@
 """`kcanary get [NAME] [-w]`: rollouts at a glance, or one rollout with its evidence and Events.
 
 With `-w` the view follows the API's watch of InferenceRollouts (and of the ISVC's Events):
-on a terminal it is redrawn in place, into a pipe every change is appended as a plain line, so
-`kcanary get iris -w | tee log` records the rollout as it happened.
+on a terminal it is redrawn in place (with `rich`, which the `local` extra brings), into a pipe
+or without `rich` every change is appended as a plain line, so `kcanary get iris -w | tee log`
+records the rollout as it happened.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 from datetime import UTC, datetime
@@ -94,7 +96,7 @@ def _one(cluster: Cluster, name: str, output: str | None, watch: bool) -> int:
     )
     feed.add("event", follow_events(cluster, name, stop=feed.stopping, notify=feed.notify))
     try:
-        if sys.stdout.isatty():
+        if _redraws():
             return _redraw_one(cluster, name, isvc, feed, wide)
         return _append_one(feed, wide)
     finally:
@@ -149,6 +151,11 @@ def _append_one(feed: Feed, wide: bool) -> int:
             print(f"event: {event.type} {event.reason} {event.message}", flush=True)
 
 
+def _redraws() -> bool:
+    """Redraw in place on a terminal when `rich` is there; a plain install appends lines."""
+    return sys.stdout.isatty() and importlib.util.find_spec("rich") is not None
+
+
 def _no_rollout(cluster: Cluster, name: str) -> str:
     return (
         f'no InferenceRollout for "{name}" in namespace "{cluster.namespace}" yet: the kcanary '
@@ -170,7 +177,7 @@ def _many(cluster: Cluster, output: str | None, watch: bool, all_namespaces: boo
         try:
             if output in ("yaml", "json"):
                 return _append_objects(feed, output)
-            if sys.stdout.isatty():
+            if _redraws():
                 return _redraw_many(feed, wide, all_namespaces)
             return _append_many(feed, wide, all_namespaces)
         finally:

@@ -57,7 +57,7 @@ def register(subparsers: Any) -> None:
         metavar="HOST:PORT",
         help="another target for Prometheus to scrape at /metrics (repeatable)",
     )
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, extra="local")
 
 
 def _rate(text: str) -> float:

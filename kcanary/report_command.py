@@ -48,7 +48,7 @@ def register(subparsers: Any) -> None:
         "make it at least 4 scrape intervals)",
     )
     add_cluster_flags(parser)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, extra="report")
 
 
 @reports_errors
