@@ -33,7 +33,7 @@ from analysis.no_data import no_data_verdict
 from analysis.query_result import NoData
 from analysis.sample_ratio import sample_ratio_check
 from analysis.settings import AnalysisSettings, NoDataPolicy
-from analysis.slo import slo_checks, untestable_latency_limit
+from analysis.slo import slo_checks, untestable_latency_limits
 from analysis.verdict import CODE_OF, VERDICT_OF, Role, Verdict
 
 
@@ -129,8 +129,7 @@ def _check_names(settings: AnalysisSettings) -> list[tuple[str, Role]]:
         names += [("latency-harm", Role.HARM), ("latency-noninferiority", Role.NON_INFERIORITY)]
     if settings.slo.max_error_rate is not None:
         names.append(("error-rate-slo", Role.GUARDRAIL))
-    if settings.slo.max_latency_seconds is not None:
-        names.append(("latency-slo", Role.GUARDRAIL))
+    names += [(name, Role.GUARDRAIL) for name in settings.slo.latency_check_names()]
     if settings.check_sample_ratio:
         names.append(("sample-ratio", Role.SAMPLE_RATIO))
     return names
@@ -258,9 +257,7 @@ def _summary(
         notes.append("the metrics source has no error counts: error rate not checked")
     if canary.latency is None and settings.check_latency:
         notes.append("the metrics source has no latency histogram: latency not checked")
-    untestable = untestable_latency_limit(settings, CountArrays.of(canary))
-    if untestable:
-        notes.append(untestable)
+    notes += untestable_latency_limits(settings, CountArrays.of(canary))
     if verdict is Verdict.FAIL:
         failed = [c.name for c in checks if c.role.rolls_back and c.verdict is Verdict.FAIL]
         head = "canary worse than allowed: " + ", ".join(failed)

@@ -7,7 +7,7 @@ take. The mapping, in one place:
 - alpha as is; the tolerances' and harm margins' `absolute` parts are in percentage points, the
   analysis's fractions; the latency ones apply to the share of requests slower than each
   histogram bucket edge (analysis.settings.Tolerance);
-- SLO limits: percent to fraction, one latency limit (the analysis tests one quantile);
+- SLO limits: percent to fraction, each latency limit a guardrail of its own;
 - no data: the state machine applies the strategy's policy and limit from the persisted start of
   the no-data run, so the analysis is asked only to say NoData (policy hold, no limit);
 - which checks run follows what the template can count: no failures query, no error-rate check.
@@ -41,6 +41,7 @@ from analysis.prometheus import PrometheusSource
 from analysis.query_result import NoData, NoDataKind
 from analysis.settings import (
     AnalysisSettings,
+    LatencyLimit,
     NoDataPolicy,
     NoDataSettings,
     SettingsError,
@@ -163,12 +164,6 @@ def analysis_settings(
     tolerances = strategy.tolerances
     latency = tolerances.latency
     limits = strategy.slo.latency
-    if len(limits) > 1:
-        return InvalidStrategy(
-            ANALYSIS,
-            f"slo.latency: {len(limits)} limits given, but one quantile can be guarded per "
-            "rollout; keep the one that matters most (usually 0.99)",
-        )
     try:
         error_rate = strategy.slo.error_rate
         return AnalysisSettings(
@@ -187,8 +182,9 @@ def analysis_settings(
             ),
             slo=SloLimits(
                 max_error_rate=error_rate / 100.0 if error_rate is not None else None,
-                latency_quantile=limits[0].quantile if limits else 0.99,
-                max_latency_seconds=limits[0].max.total_seconds() if limits else None,
+                latency=tuple(
+                    LatencyLimit(limit.quantile, limit.max.total_seconds()) for limit in limits
+                ),
             ),
             no_data=NoDataSettings(policy=NoDataPolicy.HOLD, limit_seconds=math.inf),
             check_error_rate=template.failures is not None,

@@ -245,8 +245,25 @@ class SloLimits(_Schema):
         description="roll back if the canary's error rate is above this many percent",
     )
     latency: tuple[LatencyLimit, ...] = Field(
-        default=(), description="roll back if a latency quantile of the canary is above max"
+        default=(),
+        description="roll back if a latency quantile of the canary is above max; one "
+        "guardrail per entry, each quantile at most once",
     )
+
+    @field_validator("latency")
+    @classmethod
+    def _each_quantile_once(cls, limits: tuple[LatencyLimit, ...]) -> tuple[LatencyLimit, ...]:
+        # Compared as the check names spell them (p99, p99.9), which must be unique.
+        seen: set[str] = set()
+        for limit in limits:
+            label = f"{100 * limit.quantile:g}"
+            if label in seen:
+                raise ValueError(
+                    f"quantile {limit.quantile:g} is given more than once: give each quantile "
+                    "one max"
+                )
+            seen.add(label)
+        return limits
 
 
 class NoData(_Schema):

@@ -365,6 +365,15 @@ BAD_INPUTS = [
         "unit, like 30s, 2m, 1h30m or 250ms (got fast)",
     ),
     (
+        {
+            "kcanary.io/analysis": "slo: {latency: [{quantile: 0.99, max: 100ms}, "
+            "{quantile: 0.99, max: 1s}]}"
+        },
+        "kcanary.io/analysis: slo.latency: quantile 0.99 is given more than once: give each "
+        "quantile one max (got [{'quantile': 0.99, 'max': '100ms'}, {'quantile': 0.99, "
+        "'max': '1s'}])",
+    ),
+    (
         {"kcanary.io/analysis": "noData: {policy: ignore}"},
         "kcanary.io/analysis: noData.policy: Input should be 'hold', 'fail' or 'pass' (got ignore)",
     ),
