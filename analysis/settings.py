@@ -71,14 +71,35 @@ class NoDataPolicy(enum.Enum):
     PASS = "pass"
 
 
+class Metric(enum.Enum):
+    """A metric whose counts may be missing while requests are counted; the value is the
+    `metric` its NoData checks carry in the evidence."""
+
+    ERROR_RATE = "error_rate"
+    LATENCY = "latency"
+
+    @property
+    def label(self) -> str:
+        return "error-rate" if self is Metric.ERROR_RATE else "latency"
+
+
 @dataclass(frozen=True)
 class NoDataSettings:
+    """The policy for a look without requests to judge; `error_rate` and `latency` are the
+    policies for a look where only that metric's counts are missing (None: this one)."""
+
     policy: NoDataPolicy = NoDataPolicy.HOLD
     limit_seconds: float = 300.0  # under `hold`, no data for longer than this fails
+    error_rate: NoDataSettings | None = None
+    latency: NoDataSettings | None = None
 
     def __post_init__(self) -> None:
         if self.limit_seconds < 0:
             raise SettingsError(f"no-data limit {self.limit_seconds}s must be >= 0")
+
+    def of(self, metric: Metric) -> NoDataSettings:
+        own = self.error_rate if metric is Metric.ERROR_RATE else self.latency
+        return own if own is not None else self
 
 
 @dataclass(frozen=True)

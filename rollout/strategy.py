@@ -266,12 +266,49 @@ class SloLimits(_Schema):
         return limits
 
 
+class MetricNoData(_Schema):
+    """What one metric's missing counts mean while requests are counted; unset fields inherit
+    the rollout-wide `noData.policy` and `noData.limit`."""
+
+    policy: NoDataPolicy | None = Field(
+        default=None,
+        description="hold | fail | pass when this metric has no data but requests do; pass "
+        "judges the canary on the other metrics; default: noData.policy",
+    )
+    limit: Duration | None = Field(
+        default=None,
+        description="with hold: fail after this long without this metric's data; default: "
+        "noData.limit",
+    )
+
+
 class NoData(_Schema):
     policy: NoDataPolicy = Field(default=NoDataPolicy.HOLD, description="hold | fail | pass")
     limit: Duration = Field(
         default=timedelta(minutes=5),
         description="with hold: fail after this long without data",
     )
+    error_rate: MetricNoData = Field(
+        default_factory=MetricNoData,
+        description="the errors query's own policy and limit",
+    )
+    latency: MetricNoData = Field(
+        default_factory=MetricNoData,
+        description="the latency histogram's own policy and limit",
+    )
+
+    def for_metric(self, metric: NoDataMetric) -> tuple[NoDataPolicy, timedelta]:
+        """The policy and limit for `metric`, its own fields over the rollout-wide ones."""
+        own = self.error_rate if metric is NoDataMetric.ERROR_RATE else self.latency
+        policy = own.policy if own.policy is not None else self.policy
+        return policy, own.limit if own.limit is not None else self.limit
+
+
+class NoDataMetric(StrEnum):
+    """A metric with its own no-data policy; the value is its key under `noData`."""
+
+    ERROR_RATE = "errorRate"
+    LATENCY = "latency"
 
 
 def _default_steps() -> tuple[Step, ...]:

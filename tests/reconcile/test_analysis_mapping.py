@@ -395,3 +395,38 @@ def test_after_a_warm_up_both_revisions_and_the_split_count_from_its_end() -> No
     asked = queries.asked
     look(201)
     assert queries.asked - asked == 2 * 2, "then only the period under way is read"
+
+
+def _without_histogram(plan: AnalysisPlan) -> FakeQueries:
+    """Requests and errors for both revisions, but no latency histogram series at all."""
+    t0 = START.timestamp()
+    series = {}
+    for workload, served in (("iris-primary-predictor", 9000.0), ("iris-predictor", 1000.0)):
+        queries = plan.template.render(RevisionRef("models", "iris", workload))
+        series[queries.requests] = [Series({"pod": workload}, ((t0 - 10, 0.0), (t0 + 30, served)))]
+        assert queries.failures is not None
+        series[queries.failures] = [Series({"pod": workload}, ((t0 - 10, 0.0), (t0 + 30, 0.0)))]
+    return FakeQueries(series)
+
+
+def test_a_missing_histogram_holds_only_the_latency_checks_naming_the_metric() -> None:
+    plan = plan_of()
+    source = PrometheusSource(_without_histogram(plan))
+    result = PrometheusAnalyst(source).analyse(job(plan, START + timedelta(seconds=31)))
+    assert result.verdict is Verdict.NO_DATA
+    by_name = {check["name"]: (check["verdict"], check["metric"]) for check in result.checks}
+    assert by_name["latency-harm"] == ("NoData", "latency")
+    assert by_name["latency-noninferiority"] == ("NoData", "latency")
+    assert by_name["error-rate-harm"] == ("Inconclusive", "error_rate")
+
+
+def test_a_missing_histogram_under_latency_pass_is_judged_on_the_error_rate() -> None:
+    plan = plan_of(**{"kcanary.io/analysis": "noData: {latency: {policy: pass}}"})
+    assert plan.settings.no_data.latency is not None
+    assert plan.settings.no_data.latency.policy is NoDataPolicy.PASS
+    source = PrometheusSource(_without_histogram(plan))
+    result = PrometheusAnalyst(source).analyse(job(plan, START + timedelta(seconds=31)))
+    assert result.verdict in (Verdict.PASS, Verdict.INCONCLUSIVE)
+    assert {check["metric"] for check in result.checks if check["verdict"] == "NoData"} == {
+        "latency"
+    }

@@ -378,6 +378,20 @@ BAD_INPUTS = [
         "kcanary.io/analysis: noData.policy: Input should be 'hold', 'fail' or 'pass' (got ignore)",
     ),
     (
+        {"kcanary.io/analysis": "noData: {errors: {policy: pass}}"},
+        'kcanary.io/analysis: "noData.errors": unknown field; check its spelling',
+    ),
+    (
+        {"kcanary.io/analysis": "noData: {latency: {policy: skip}}"},
+        "kcanary.io/analysis: noData.latency.policy: Input should be 'hold', 'fail' or 'pass' "
+        "(got skip)",
+    ),
+    (
+        {"kcanary.io/analysis": "noData: {errorRate: {limit: 5}}"},
+        'kcanary.io/analysis: noData.errorRate.limit: "5" is not a duration: write it with a '
+        "unit, like 30s, 2m or 1h30m (got 5)",
+    ),
+    (
         {"kcanary.io/analysis": "onInconclusive: retry"},
         "kcanary.io/analysis: onInconclusive: Input should be 'promote', 'hold' or 'rollback' "
         "(got retry)",
