@@ -17,7 +17,7 @@ during the warm-up, before the counts start, is Inconclusive without counting (`
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,8 +32,8 @@ from analysis.latency import latency_checks
 from analysis.no_data import no_data_verdict
 from analysis.query_result import NoData
 from analysis.sample_ratio import sample_ratio_check
-from analysis.settings import AnalysisSettings, NoDataPolicy
-from analysis.slo import slo_checks, untestable_latency_limit
+from analysis.settings import AnalysisSettings, Metric, NoDataPolicy
+from analysis.slo import slo_checks, untestable_latency_limits
 from analysis.verdict import CODE_OF, VERDICT_OF, Role, Verdict
 
 
@@ -118,21 +118,28 @@ def judge(
     return checks, np.asarray(np.where(empty, CODE_OF[Verdict.NO_DATA], overall), dtype=np.int64)
 
 
-def _check_names(settings: AnalysisSettings) -> list[tuple[str, Role]]:
-    names: list[tuple[str, Role]] = []
+_CheckName = tuple[str, Role, Metric | None]
+
+
+def _check_names(settings: AnalysisSettings) -> list[_CheckName]:
+    """Every configured check with its role and the metric whose counts it needs (None: the
+    requests alone)."""
+    names: list[_CheckName] = []
     if settings.check_error_rate:
         names += [
-            ("error-rate-harm", Role.HARM),
-            ("error-rate-noninferiority", Role.NON_INFERIORITY),
+            ("error-rate-harm", Role.HARM, Metric.ERROR_RATE),
+            ("error-rate-noninferiority", Role.NON_INFERIORITY, Metric.ERROR_RATE),
         ]
     if settings.check_latency:
-        names += [("latency-harm", Role.HARM), ("latency-noninferiority", Role.NON_INFERIORITY)]
+        names += [
+            ("latency-harm", Role.HARM, Metric.LATENCY),
+            ("latency-noninferiority", Role.NON_INFERIORITY, Metric.LATENCY),
+        ]
     if settings.slo.max_error_rate is not None:
-        names.append(("error-rate-slo", Role.GUARDRAIL))
-    if settings.slo.max_latency_seconds is not None:
-        names.append(("latency-slo", Role.GUARDRAIL))
+        names.append(("error-rate-slo", Role.GUARDRAIL, Metric.ERROR_RATE))
+    names += [(name, Role.GUARDRAIL, Metric.LATENCY) for name in settings.slo.latency_check_names()]
     if settings.check_sample_ratio:
-        names.append(("sample-ratio", Role.SAMPLE_RATIO))
+        names.append(("sample-ratio", Role.SAMPLE_RATIO, None))
     return names
 
 
@@ -141,7 +148,7 @@ def _without_data(
 ) -> AnalysisResult:
     verdict = no_data_verdict(settings.no_data, seconds_without_data)
     checks = tuple(
-        CheckEvidence.no_data(name, role, reason) for name, role in _check_names(settings)
+        CheckEvidence.no_data(name, role, reason) for name, role, _ in _check_names(settings)
     )
     policy = settings.no_data.policy.value
     limit = settings.no_data.limit_seconds
@@ -169,7 +176,7 @@ def warming_up(settings: AnalysisSettings, message: str) -> AnalysisResult:
     reason; not NoData, whose policy would start counting down to a rollback."""
     checks = tuple(
         CheckEvidence.uncounted(name, role, Verdict.INCONCLUSIVE, message)
-        for name, role in _check_names(settings)
+        for name, role, _ in _check_names(settings)
     )
     return AnalysisResult(verdict=Verdict.INCONCLUSIVE, checks=checks, message=message)
 
@@ -182,6 +189,7 @@ def evaluate(
     split: Sequence[SplitPeriod] = (),
     periods: Sequence[tuple[RevisionCounts, RevisionCounts]] = (),
     seconds_without_data: float = 0.0,
+    missing: Mapping[Metric, str] | None = None,
 ) -> AnalysisResult:
     """Judge one rollout from both revisions' cumulative counts since the rollout started.
 
@@ -189,7 +197,9 @@ def evaluate(
     period (empty: the cumulative counts are compared as one period); `split` holds the
     requests per period (empty skips the sample-ratio check); `seconds_without_data` is how
     long data has been missing, counted by the caller from the last look that had data, and
-    only matters when this look has none.
+    only matters when this look has none. `missing` names the metrics whose counts could not
+    be had while requests could, with why: each metric's own no-data policy decides what that
+    means (`_judged_without`), and its checks are NoData naming the metric.
     """
     if isinstance(stable, NoData) or isinstance(canary, NoData):
         reasons = [
@@ -218,15 +228,80 @@ def evaluate(
             np.array([period.stable_requests for period in split], dtype=np.int64),
             np.array([period.canary_requests for period in split], dtype=np.int64),
         )
-    period_arrays = [(CountArrays.of(s), CountArrays.of(c)) for s, c in periods] or None
+    lacking = frozenset(missing or {})
+    period_arrays = [
+        (CountArrays.of(_without(s, lacking)), CountArrays.of(_without(c, lacking)))
+        for s, c in periods
+    ] or None
     checks, overall = judge(
-        settings, CountArrays.of(stable), CountArrays.of(canary), split_arrays, period_arrays
+        settings,
+        CountArrays.of(_without(stable, lacking)),
+        CountArrays.of(_without(canary, lacking)),
+        split_arrays,
+        period_arrays,
     )
     evidence = tuple(CheckEvidence.of(check) for check in checks)
     verdict = VERDICT_OF[int(overall)]
-    return AnalysisResult(
-        verdict=verdict, checks=evidence, message=_summary(verdict, evidence, settings, canary)
+    message = _summary(verdict, evidence, settings, canary)
+    if missing:
+        return _judged_without(settings, missing, seconds_without_data, verdict, evidence, message)
+    return AnalysisResult(verdict=verdict, checks=evidence, message=message)
+
+
+def _without(counts: RevisionCounts, lacking: frozenset[Metric]) -> RevisionCounts:
+    """The counts as if the source had no query for the lacking metrics: their checks drop out."""
+    return RevisionCounts(
+        counts.requests,
+        None if Metric.ERROR_RATE in lacking else counts.failures,
+        None if Metric.LATENCY in lacking else counts.latency,
     )
+
+
+def _judged_without(
+    settings: AnalysisSettings,
+    missing: Mapping[Metric, str],
+    seconds_without_data: float,
+    verdict: Verdict,
+    checks: tuple[CheckEvidence, ...],
+    message: str,
+) -> AnalysisResult:
+    """The verdict of a look in which some metrics' counts are missing while requests are not,
+    from the other checks' `verdict` and each missing metric's own no-data policy: `pass` skips
+    the metric, `fail` fails the look, `hold` holds it (NoData, failing after the limit). The
+    other checks still count: a harm shown on them rolls back whatever the missing metric's
+    policy."""
+    notes = []
+    outcomes = []
+    for metric, reason in missing.items():
+        policy = settings.no_data.of(metric)
+        outcome = no_data_verdict(policy, seconds_without_data)
+        outcomes.append(outcome)
+        what = f"no {metric.label} data ({reason})"
+        if outcome is Verdict.PASS:
+            notes.append(f"{what}: {metric.label} not checked (its no-data policy is pass)")
+        elif outcome is Verdict.NO_DATA:
+            notes.append(f"{what}; holding")
+        elif policy.policy is NoDataPolicy.HOLD:
+            notes.append(
+                f"{what} for {seconds_without_data:.0f}s; failing: longer than its "
+                f"{policy.limit_seconds:.0f}s no-data limit"
+            )
+        else:
+            notes.append(f"{what}; failing (its no-data policy is fail)")
+    if verdict is not Verdict.FAIL and Verdict.FAIL in outcomes:
+        verdict, message = Verdict.FAIL, "; ".join(notes)
+    elif verdict is not Verdict.FAIL and Verdict.NO_DATA in outcomes:
+        verdict, message = Verdict.NO_DATA, "; ".join(notes)
+    else:
+        message = "; ".join([message, *notes])
+    skipped = tuple(
+        CheckEvidence.no_data(
+            name, role, f"no {metric.label} data ({missing[metric]})", metric.value
+        )
+        for name, role, metric in _check_names(settings)
+        if metric is not None and metric in missing
+    )
+    return AnalysisResult(verdict=verdict, checks=checks + skipped, message=message)
 
 
 def _inconsistency(counts: RevisionCounts) -> str | None:
@@ -258,9 +333,7 @@ def _summary(
         notes.append("the metrics source has no error counts: error rate not checked")
     if canary.latency is None and settings.check_latency:
         notes.append("the metrics source has no latency histogram: latency not checked")
-    untestable = untestable_latency_limit(settings, CountArrays.of(canary))
-    if untestable:
-        notes.append(untestable)
+    notes += untestable_latency_limits(settings, CountArrays.of(canary))
     if verdict is Verdict.FAIL:
         failed = [c.name for c in checks if c.role.rolls_back and c.verdict is Verdict.FAIL]
         head = "canary worse than allowed: " + ", ".join(failed)

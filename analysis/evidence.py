@@ -71,16 +71,20 @@ class CheckEvidence:
         )
 
     @classmethod
-    def no_data(cls, name: str, role: Role, reason: str) -> CheckEvidence:
-        return cls.uncounted(name, role, Verdict.NO_DATA, reason)
+    def no_data(cls, name: str, role: Role, reason: str, metric: str = "") -> CheckEvidence:
+        """A check without data; `metric` names the metric whose counts alone were missing
+        (empty when the look had no requests to judge)."""
+        return cls.uncounted(name, role, Verdict.NO_DATA, reason, metric)
 
     @classmethod
-    def uncounted(cls, name: str, role: Role, verdict: Verdict, reason: str) -> CheckEvidence:
+    def uncounted(
+        cls, name: str, role: Role, verdict: Verdict, reason: str, metric: str = ""
+    ) -> CheckEvidence:
         """A check that counted nothing, with the verdict that stands for why."""
         return cls(
             name=name,
             role=role,
-            metric="",
+            metric=metric,
             verdict=verdict,
             stable=None,
             canary=None,

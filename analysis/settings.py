@@ -71,31 +71,81 @@ class NoDataPolicy(enum.Enum):
     PASS = "pass"
 
 
+class Metric(enum.Enum):
+    """A metric whose counts may be missing while requests are counted; the value is the
+    `metric` its NoData checks carry in the evidence."""
+
+    ERROR_RATE = "error_rate"
+    LATENCY = "latency"
+
+    @property
+    def label(self) -> str:
+        return "error-rate" if self is Metric.ERROR_RATE else "latency"
+
+
 @dataclass(frozen=True)
 class NoDataSettings:
+    """The policy for a look without requests to judge; `error_rate` and `latency` are the
+    policies for a look where only that metric's counts are missing (None: this one)."""
+
     policy: NoDataPolicy = NoDataPolicy.HOLD
     limit_seconds: float = 300.0  # under `hold`, no data for longer than this fails
+    error_rate: NoDataSettings | None = None
+    latency: NoDataSettings | None = None
 
     def __post_init__(self) -> None:
         if self.limit_seconds < 0:
             raise SettingsError(f"no-data limit {self.limit_seconds}s must be >= 0")
 
+    def of(self, metric: Metric) -> NoDataSettings:
+        own = self.error_rate if metric is Metric.ERROR_RATE else self.latency
+        return own if own is not None else self
+
+
+@dataclass(frozen=True)
+class LatencyLimit:
+    """A limit on a latency quantile of the canary alone: `quantile` at most `max_seconds`."""
+
+    quantile: float
+    max_seconds: float
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.quantile < 1.0:
+            raise SettingsError(f"SLO latency quantile {self.quantile} must be in (0, 1)")
+        if self.max_seconds <= 0:
+            raise SettingsError(f"SLO latency {self.max_seconds}s must be > 0")
+
+    @property
+    def label(self) -> str:
+        """The quantile as people write it: `p99` for 0.99, `p99.9` for 0.999."""
+        return f"p{100 * self.quantile:g}"
+
 
 @dataclass(frozen=True)
 class SloLimits:
-    """Absolute limits on the canary alone; None turns a guardrail off (the default)."""
+    """Absolute limits on the canary alone; None or no latency limits turns a guardrail off (the
+    default). Each latency limit is a guardrail of its own."""
 
     max_error_rate: float | None = None
-    latency_quantile: float = 0.99
-    max_latency_seconds: float | None = None
+    latency: tuple[LatencyLimit, ...] = ()
 
     def __post_init__(self) -> None:
         if self.max_error_rate is not None and not 0.0 < self.max_error_rate < 1.0:
             raise SettingsError(f"SLO error rate {self.max_error_rate} must be in (0, 1)")
-        if not 0.0 < self.latency_quantile < 1.0:
-            raise SettingsError(f"SLO latency quantile {self.latency_quantile} must be in (0, 1)")
-        if self.max_latency_seconds is not None and self.max_latency_seconds <= 0:
-            raise SettingsError(f"SLO latency {self.max_latency_seconds}s must be > 0")
+        labels = [limit.label for limit in self.latency]
+        twice = sorted({label for label in labels if labels.count(label) > 1})
+        if twice:
+            raise SettingsError(
+                f"SLO latency quantile {twice[0]} is given more than once: give each quantile "
+                "one limit"
+            )
+
+    def latency_check_names(self) -> tuple[str, ...]:
+        """One check per limit: `latency-slo` for a single one (the name it always had), else
+        `latency-slo-p99`, `latency-slo-p50`, ... so each is unique in the status."""
+        if len(self.latency) == 1:
+            return ("latency-slo",)
+        return tuple(f"latency-slo-{limit.label}" for limit in self.latency)
 
 
 @dataclass(frozen=True)
@@ -132,10 +182,11 @@ class AnalysisSettings:
 
     @property
     def rollback_checks(self) -> int:
-        """How many checks share `alpha` by Bonferroni (at least one, to keep it defined)."""
+        """How many checks share `alpha` by Bonferroni (at least one, to keep it defined); each
+        latency limit is a guardrail of its own and counts once."""
         count = int(self.check_error_rate) + int(self.check_latency)
         count += int(self.slo.max_error_rate is not None)
-        count += int(self.slo.max_latency_seconds is not None)
+        count += len(self.slo.latency)
         return max(count, 1)
 
     @property

@@ -1,11 +1,11 @@
 """SLO guardrails: does the canary, on its own, break an absolute limit?
 
-Two limits, both on the canary's probability of a bad event: the error rate (bad = failed), and
-a latency quantile (bad = slower than the limit; the canary's q-quantile is above the limit
-exactly when more than `1 - q` of its requests are slower). The histogram only knows its
-edges, so the latency limit is tested at the smallest edge at or above it: a breach there is a
-breach of the limit, and a limit above the last finite edge cannot be tested (the check says
-so).
+Two kinds of limit, both on the canary's probability of a bad event: the error rate (bad =
+failed), and latency quantiles (bad = slower than the limit; the canary's q-quantile is above the
+limit exactly when more than `1 - q` of its requests are slower), each quantile a guardrail of
+its own. The histogram only knows its edges, so a latency limit is tested at the smallest edge at
+or above it: a breach there is a breach of the limit, and a limit above the last finite edge
+cannot be tested (the analysis's message says which).
 
 The test is a one-sided beta-binomial mixture martingale (Howard, Ramdas, McAuliffe & Sekhon,
 Ann. Statist. 2021, the conjugate mixture boundary; Robbins 1970): for the null `p <= limit`,
@@ -160,37 +160,39 @@ def slo_checks(
                 f"canary error rate above the SLO limit {slo.max_error_rate:.3g}",
             )
         )
-    if slo.max_latency_seconds is not None and canary.upper_bounds is not None:
-        finite = [edge for edge in canary.upper_bounds if math.isfinite(edge)]
-        at = bisect.bisect_left(finite, slo.max_latency_seconds * (1 - 1e-9))
-        if at < len(finite):
-            edge = finite[at]
-            q = slo.latency_quantile
-            checks.append(
-                _guardrail(
-                    "latency-slo",
-                    f"slower_than_{edge:g}s",
-                    canary.slower_than((edge,))[..., 0],
-                    canary,
-                    stable,
-                    1.0 - q,
-                    alpha,
-                    f"canary p{100 * q:g} above {slo.max_latency_seconds:g}s "
-                    f"(tested at the bucket edge {edge:g}s)",
-                )
+    if canary.upper_bounds is None:
+        return checks
+    finite = [edge for edge in canary.upper_bounds if math.isfinite(edge)]
+    for name, limit in zip(slo.latency_check_names(), slo.latency, strict=True):
+        at = bisect.bisect_left(finite, limit.max_seconds * (1 - 1e-9))
+        if at == len(finite):
+            continue  # untestable on this histogram: `untestable_latency_limits` says so
+        edge = finite[at]
+        checks.append(
+            _guardrail(
+                name,
+                f"slower_than_{edge:g}s",
+                canary.slower_than((edge,))[..., 0],
+                canary,
+                stable,
+                1.0 - limit.quantile,
+                alpha,
+                f"canary {limit.label} above {limit.max_seconds:g}s "
+                f"(tested at the bucket edge {edge:g}s)",
             )
+        )
     return checks
 
 
-def untestable_latency_limit(settings: AnalysisSettings, canary: CountArrays) -> str | None:
-    """Why the latency guardrail cannot run on this histogram, or None when it can."""
-    limit = settings.slo.max_latency_seconds
-    if limit is None or canary.upper_bounds is None:
-        return None
+def untestable_latency_limits(settings: AnalysisSettings, canary: CountArrays) -> list[str]:
+    """Why each latency guardrail that cannot run on this histogram cannot (none: all can)."""
+    slo = settings.slo
+    if canary.upper_bounds is None:
+        return []
     finite = [edge for edge in canary.upper_bounds if math.isfinite(edge)]
-    if finite and limit <= finite[-1] * (1 + 1e-9):
-        return None
-    return (
-        f"latency SLO {limit:g}s is above the histogram's last finite bucket edge; "
-        "lower the limit or add buckets"
-    )
+    return [
+        f"latency SLO {limit.label} <= {limit.max_seconds:g}s ({name}) is above the histogram's "
+        "last finite bucket edge; lower the limit or add buckets"
+        for name, limit in zip(slo.latency_check_names(), slo.latency, strict=True)
+        if not finite or limit.max_seconds > finite[-1] * (1 + 1e-9)
+    ]

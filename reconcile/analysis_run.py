@@ -7,9 +7,11 @@ take. The mapping, in one place:
 - alpha as is; the tolerances' and harm margins' `absolute` parts are in percentage points, the
   analysis's fractions; the latency ones apply to the share of requests slower than each
   histogram bucket edge (analysis.settings.Tolerance);
-- SLO limits: percent to fraction, one latency limit (the analysis tests one quantile);
+- SLO limits: percent to fraction, each latency limit a guardrail of its own;
 - no data: the state machine applies the strategy's policy and limit from the persisted start of
-  the no-data run, so the analysis is asked only to say NoData (policy hold, no limit);
+  the no-data run, so the analysis is asked only to say NoData (policy hold, no limit); so too
+  for a metric's own policy (`noData.errorRate`, `noData.latency`), except `pass`, under which
+  the analysis judges the canary without that metric;
 - which checks run follows what the template can count: no failures query, no error-rate check.
 
 A tick is due when `rolloutStartedAt + k * interval` (k >= 1) has passed since the analysis kept
@@ -41,6 +43,8 @@ from analysis.prometheus import PrometheusSource
 from analysis.query_result import NoData, NoDataKind
 from analysis.settings import (
     AnalysisSettings,
+    LatencyLimit,
+    Metric,
     NoDataPolicy,
     NoDataSettings,
     SettingsError,
@@ -53,7 +57,8 @@ from rollout.annotations import ANALYSIS, InvalidStrategy
 from rollout.evidence import AnalysisResult, Verdict
 from rollout.machine import whole_seconds
 from rollout.state import RolloutState, WeightPeriod
-from rollout.strategy import MetricsSource, Strategy, TrafficMode
+from rollout.strategy import MetricsSource, NoDataMetric, Strategy, TrafficMode
+from rollout.strategy import NoDataPolicy as StrategyNoDataPolicy
 from rollout.warmup import warming_up_message
 from traffic.errors import RouteError
 from traffic.inference_service import DeploymentMode, deployment_mode
@@ -163,12 +168,6 @@ def analysis_settings(
     tolerances = strategy.tolerances
     latency = tolerances.latency
     limits = strategy.slo.latency
-    if len(limits) > 1:
-        return InvalidStrategy(
-            ANALYSIS,
-            f"slo.latency: {len(limits)} limits given, but one quantile can be guarded per "
-            "rollout; keep the one that matters most (usually 0.99)",
-        )
     try:
         error_rate = strategy.slo.error_rate
         return AnalysisSettings(
@@ -187,16 +186,31 @@ def analysis_settings(
             ),
             slo=SloLimits(
                 max_error_rate=error_rate / 100.0 if error_rate is not None else None,
-                latency_quantile=limits[0].quantile if limits else 0.99,
-                max_latency_seconds=limits[0].max.total_seconds() if limits else None,
+                latency=tuple(
+                    LatencyLimit(limit.quantile, limit.max.total_seconds()) for limit in limits
+                ),
             ),
-            no_data=NoDataSettings(policy=NoDataPolicy.HOLD, limit_seconds=math.inf),
+            no_data=NoDataSettings(
+                policy=NoDataPolicy.HOLD,
+                limit_seconds=math.inf,
+                error_rate=_metric_no_data(strategy, NoDataMetric.ERROR_RATE),
+                latency=_metric_no_data(strategy, NoDataMetric.LATENCY),
+            ),
             check_error_rate=template.failures is not None,
             check_latency=template.latency_buckets is not None,
             check_sample_ratio=True,
         )
     except SettingsError as error:
         return InvalidStrategy(ANALYSIS, f"tolerances: {error}")
+
+
+def _metric_no_data(strategy: Strategy, metric: NoDataMetric) -> NoDataSettings:
+    """A metric whose policy is `pass` is skipped by the analysis; under `hold` and `fail` the
+    analysis says NoData and the state machine applies the policy (rollout.no_data)."""
+    policy, _ = strategy.no_data.for_metric(metric)
+    if policy is StrategyNoDataPolicy.PASS:
+        return NoDataSettings(policy=NoDataPolicy.PASS)
+    return NoDataSettings(policy=NoDataPolicy.HOLD, limit_seconds=math.inf)
 
 
 def revision_refs(strategy: Strategy, isvc: JsonObject) -> tuple[RevisionRef, RevisionRef] | str:
@@ -271,6 +285,13 @@ class _Counted:
     canary: RevisionCounts | NoData = _NOTHING_SERVED
     periods: tuple[tuple[RevisionCounts, RevisionCounts], ...] = ()
     split: tuple[SplitPeriod, ...] = ()
+    missing: tuple[tuple[Metric, str], ...] = ()
+    """Metrics whose counts were missing where requests were counted, with the first reason."""
+
+    def lacking(self, metric: Metric, reason: str) -> _Counted:
+        if any(known is metric for known, _ in self.missing):
+            return self
+        return replace(self, missing=(*self.missing, (metric, reason)))
 
     def with_window(
         self, window: _Window, stable: RevisionCounts | None, canary: RevisionCounts | None
@@ -286,7 +307,9 @@ class _Counted:
                 canary.requests if canary is not None else 0,
             )
             split = (*split, served)
-        return _Counted(_add(self.stable, stable), _add(self.canary, canary), periods, split)
+        return _Counted(
+            _add(self.stable, stable), _add(self.canary, canary), periods, split, self.missing
+        )
 
     def finished(self) -> _Counted:
         """Without a period at a weight strictly between 0 and 100 there is no split to test."""
@@ -350,6 +373,7 @@ class PrometheusAnalyst:
             canary=counted.canary,
             split=counted.split,
             periods=counted.periods,
+            missing=dict(counted.missing),
         )
         if result.verdict.value == Verdict.NO_DATA.value:
             log.info("%s/%s: %s", job.namespace, job.name, result.message)
@@ -361,15 +385,20 @@ class PrometheusAnalyst:
 
         A revision without series in a period (it served nothing there yet) is no reason to
         give up: that period weighs nothing in the comparison, and its requests count as none
-        in the split. Any other missing data makes the whole tick NoData, and a Prometheus that
-        fails once is not asked again in the same tick (it would only time out again)."""
+        in the split. A metric whose counts are missing while requests are not (the errors
+        query failed, the histogram has no series) is left out and named in `missing`, for its
+        own no-data policy. Any other missing data makes the whole tick NoData, and a
+        Prometheus that fails once is not asked again in the same tick (it would only time out
+        again)."""
         counted = _Counted()
         for window in windows(job):
             sides: list[RevisionCounts | None] = []
-            for ref in (job.stable, job.canary):
-                counts = self._window_counts(job, ref, window)
+            for side, ref in (("stable", job.stable), ("canary", job.canary)):
+                counts, lacking = self._window_counts(job, ref, window)
                 if isinstance(counts, NoData) and counts.kind is not NoDataKind.NO_DATA:
                     return _Counted(counts, counts)
+                for metric, why in lacking:
+                    counted = counted.lacking(metric, f"{side}: {why}")
                 sides.append(counts if isinstance(counts, RevisionCounts) else None)
             try:
                 counted = counted.with_window(window, sides[0], sides[1])
@@ -380,23 +409,43 @@ class PrometheusAnalyst:
 
     def _window_counts(
         self, job: AnalysisJob, ref: RevisionRef, window: _Window
-    ) -> RevisionCounts | NoData:
+    ) -> tuple[RevisionCounts | NoData, list[tuple[Metric, NoData]]]:
+        """The revision's counts in the window (NoData when its requests cannot be had), and the
+        metrics whose counts are missing while requests are not (left out of the counts)."""
         template = job.plan.template
         key = (template, ref, window.since, window.until)
         with self._lock:
             kept = self._closed.get(key)
         if kept is not None:
-            return kept
+            return kept, []
         # Only the period under way must be fresh: a closed one is final (analysis.prometheus).
-        counts = self._source.revision_counts(
+        reading = self._source.revision_reading(
             template, ref, since=window.since, at=window.until, fresh=window.until >= job.at
         )
-        if isinstance(counts, RevisionCounts) and job.at - window.until >= self.CLOSED_AFTER:
+        if isinstance(reading.requests, NoData):
+            return reading.requests, []
+        lacking = [
+            (metric, found)
+            for metric, found in (
+                (Metric.ERROR_RATE, reading.failures),
+                (Metric.LATENCY, reading.latency),
+            )
+            if isinstance(found, NoData)
+        ]
+        if lacking and reading.requests == 0:
+            # Nothing served in the window: no series of any metric is no surprise.
+            return _NOTHING_SERVED, []
+        counts = RevisionCounts(
+            reading.requests,
+            None if isinstance(reading.failures, NoData) else reading.failures,
+            None if isinstance(reading.latency, NoData) else reading.latency,
+        )
+        if not lacking and job.at - window.until >= self.CLOSED_AFTER:
             with self._lock:
                 self._closed[key] = counts
                 while len(self._closed) > self._cache_size:
                     self._closed.popitem(last=False)
-        return counts
+        return counts, lacking
 
 
 def warming_up(job: AnalysisJob) -> AnalysisResult:

@@ -23,8 +23,11 @@ class Verdict(StrEnum):
     NO_DATA = "NoData"
 
 
-ROLLBACK_CHECK_SUFFIXES = ("-harm", "-slo")
-"""How the names of the checks that roll back end (error-rate-harm, latency-slo, ...)."""
+def rolls_back(check_name: str) -> bool:
+    """Whether the check so named rolls back: the harm checks (`error-rate-harm`,
+    `latency-harm`) and the SLO guardrails (`error-rate-slo`, `latency-slo`, or one per
+    quantile, `latency-slo-p99`, when several latency limits are set)."""
+    return check_name.endswith(("-harm", "-slo")) or "-slo-" in check_name
 
 
 @dataclass(frozen=True)

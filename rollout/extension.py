@@ -21,7 +21,7 @@ from datetime import timedelta
 
 from rollout.actions import normal
 from rollout.durations import format_duration
-from rollout.evidence import ROLLBACK_CHECK_SUFFIXES, AnalysisSummary, Verdict
+from rollout.evidence import AnalysisSummary, Verdict, rolls_back
 from rollout.rollback import begin_rollback
 from rollout.state import Outcome, RolloutState, StepEndReason
 from rollout.stepping import enter_step, extension_ends_at
@@ -57,8 +57,7 @@ def leans_towards_harm(last: AnalysisSummary | None) -> bool:
     for check in last.checks:
         name = str(check.get("name", ""))
         evalue = check.get("evalue")
-        rolls_back = name.endswith(ROLLBACK_CHECK_SUFFIXES)
-        if rolls_back and isinstance(evalue, int | float) and evalue >= EXTEND_FROM_EVALUE:
+        if rolls_back(name) and isinstance(evalue, int | float) and evalue >= EXTEND_FROM_EVALUE:
             return True
     return False
 

@@ -4,13 +4,15 @@ A result counts only for the canary under way and only if it is newer than the l
 so a late or repeated result cannot change a decision already made. Harm (Fail) rolls back at
 once, whatever the step. NoData follows the strategy's no-data policy: `fail` rolls back,
 `hold` waits (the step does not advance) and rolls back once there has been no data for the
-policy's limit, `pass` lets the step advance: never a silent promotion by default.
+policy's limit, `pass` lets the step advance: never a silent promotion by default. A metric
+with its own policy that lacked data decides instead (rollout.no_data).
 """
 
 from __future__ import annotations
 
 from rollout.durations import format_duration
 from rollout.evidence import AnalysisSummary, Verdict
+from rollout.no_data import no_data_rule
 from rollout.rollback import begin_rollback
 from rollout.state import Outcome, RolloutState
 from rollout.strategy import NoDataPolicy
@@ -52,31 +54,29 @@ def harm(state: RolloutState, tick: Tick, *, no_data_counts: bool = True) -> Tra
         )
     if last.verdict is not Verdict.NO_DATA or not no_data_counts:
         return None
-    policy = tick.strategy.no_data
-    if policy.policy is NoDataPolicy.FAIL:
+    rule = no_data_rule(last, tick.strategy)
+    if rule.policy is NoDataPolicy.FAIL:
         return begin_rollback(
             state,
             outcome=Outcome.ROLLED_BACK,
-            reason="analysis has no data (noData.policy: fail)",
+            reason=f"analysis has no {rule.data} ({rule.field}.policy: fail)",
             event_reason="AnalysisNoData",
         )
     since = state.no_data_since
-    if (
-        policy.policy is NoDataPolicy.HOLD
-        and since is not None
-        and tick.now - since >= policy.limit
-    ):
+    if rule.policy is NoDataPolicy.HOLD and since is not None and tick.now - since >= rule.limit:
         return begin_rollback(
             state,
             outcome=Outcome.ROLLED_BACK,
-            reason=f"analysis had no data for {format_duration(policy.limit)} (noData.limit)",
+            reason=f"analysis had no {rule.data} for {format_duration(rule.limit)} "
+            f"({rule.field}.limit)",
             event_reason="AnalysisNoData",
         )
     return None
 
 
-def may_advance(verdict: Verdict, tick: Tick) -> bool:
+def may_advance(last: AnalysisSummary, tick: Tick) -> bool:
     """Pass and Inconclusive end a step; NoData only under the `pass` policy."""
+    verdict = last.verdict
     if verdict is Verdict.NO_DATA:
-        return tick.strategy.no_data.policy is NoDataPolicy.PASS
+        return no_data_rule(last, tick.strategy).policy is NoDataPolicy.PASS
     return verdict in (Verdict.PASS, Verdict.INCONCLUSIVE)

@@ -19,6 +19,7 @@ from rollout.actions import warning
 from rollout.durations import format_duration
 from rollout.evidence import Verdict
 from rollout.extension import undecided_last_step
+from rollout.no_data import no_data_rule
 from rollout.rollback import begin_rollback
 from rollout.state import Outcome, RolloutState, StepEndReason
 from rollout.stepping import enter_step, is_last_weight_step, step_ends_at
@@ -48,7 +49,7 @@ def progressing(state: RolloutState, tick: Tick) -> Transition:
         if _shows_non_inferiority(state, tick):
             return enter_step(state, index + 1, tick, ended=StepEndReason.EVIDENCE)
         return stay(state)
-    if not judging.may_advance(last.verdict, tick):
+    if not judging.may_advance(last, tick):
         return stay(state.with_message(_holding_message(state, tick)))
     if last.split_mismatch:
         return _hold_for_the_split(state, tick)
@@ -112,9 +113,10 @@ def _hold_for_the_split(state: RolloutState, tick: Tick) -> Transition:
 
 def _holding_message(state: RolloutState, tick: Tick) -> str:
     since = state.no_data_since
-    limit = tick.strategy.no_data.limit
+    rule = no_data_rule(state.last_analysis, tick.strategy)
     when = f" since {since.isoformat()}" if since is not None else ""
+    data = "analysis data" if rule.data == "data" else rule.data
     return (
-        f"step {state.current_step + 1}/{len(tick.strategy.steps)}: holding, no analysis data"
-        f"{when} (rolls back after {format_duration(limit)} without data)"
+        f"step {state.current_step + 1}/{len(tick.strategy.steps)}: holding, no {data}"
+        f"{when} (rolls back after {format_duration(rule.limit)} without data)"
     )

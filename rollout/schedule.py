@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
+from rollout.no_data import no_data_rule
 from rollout.state import Phase, RolloutState
 from rollout.stepping import extension_ends_at, step_ends_at
 from rollout.strategy import NoDataPolicy, Strategy
@@ -45,7 +46,8 @@ def next_wakeup(state: RolloutState, strategy: Strategy, now: datetime) -> datet
         for ends in (step_ends_at(state, strategy), extension_ends_at(state, strategy)):
             if ends is not None and not (state.pause is not None and state.pause.by_user):
                 candidates.append(ends)
-    if state.no_data_since is not None and strategy.no_data.policy is NoDataPolicy.HOLD:
-        candidates.append(state.no_data_since + strategy.no_data.limit)
+    rule = no_data_rule(state.last_analysis, strategy)
+    if state.no_data_since is not None and rule.policy is NoDataPolicy.HOLD:
+        candidates.append(state.no_data_since + rule.limit)
     future = [moment for moment in candidates if moment > now]
     return min(future) if future else None

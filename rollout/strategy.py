@@ -245,7 +245,40 @@ class SloLimits(_Schema):
         description="roll back if the canary's error rate is above this many percent",
     )
     latency: tuple[LatencyLimit, ...] = Field(
-        default=(), description="roll back if a latency quantile of the canary is above max"
+        default=(),
+        description="roll back if a latency quantile of the canary is above max; one "
+        "guardrail per entry, each quantile at most once",
+    )
+
+    @field_validator("latency")
+    @classmethod
+    def _each_quantile_once(cls, limits: tuple[LatencyLimit, ...]) -> tuple[LatencyLimit, ...]:
+        # Compared as the check names spell them (p99, p99.9), which must be unique.
+        seen: set[str] = set()
+        for limit in limits:
+            label = f"{100 * limit.quantile:g}"
+            if label in seen:
+                raise ValueError(
+                    f"quantile {limit.quantile:g} is given more than once: give each quantile "
+                    "one max"
+                )
+            seen.add(label)
+        return limits
+
+
+class MetricNoData(_Schema):
+    """What one metric's missing counts mean while requests are counted; unset fields inherit
+    the rollout-wide `noData.policy` and `noData.limit`."""
+
+    policy: NoDataPolicy | None = Field(
+        default=None,
+        description="hold | fail | pass when this metric has no data but requests do; pass "
+        "judges the canary on the other metrics; default: noData.policy",
+    )
+    limit: Duration | None = Field(
+        default=None,
+        description="with hold: fail after this long without this metric's data; default: "
+        "noData.limit",
     )
 
 
@@ -255,6 +288,27 @@ class NoData(_Schema):
         default=timedelta(minutes=5),
         description="with hold: fail after this long without data",
     )
+    error_rate: MetricNoData = Field(
+        default_factory=MetricNoData,
+        description="the errors query's own policy and limit",
+    )
+    latency: MetricNoData = Field(
+        default_factory=MetricNoData,
+        description="the latency histogram's own policy and limit",
+    )
+
+    def for_metric(self, metric: NoDataMetric) -> tuple[NoDataPolicy, timedelta]:
+        """The policy and limit for `metric`, its own fields over the rollout-wide ones."""
+        own = self.error_rate if metric is NoDataMetric.ERROR_RATE else self.latency
+        policy = own.policy if own.policy is not None else self.policy
+        return policy, own.limit if own.limit is not None else self.limit
+
+
+class NoDataMetric(StrEnum):
+    """A metric with its own no-data policy; the value is its key under `noData`."""
+
+    ERROR_RATE = "errorRate"
+    LATENCY = "latency"
 
 
 def _default_steps() -> tuple[Step, ...]:

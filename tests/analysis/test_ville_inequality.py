@@ -25,7 +25,7 @@ from analysis.check import CheckArrays
 from analysis.count_arrays import CountArrays, Period
 from analysis.error_rate import error_rate_checks
 from analysis.latency import latency_checks
-from analysis.settings import HARM_MARGIN, AnalysisSettings, SloLimits, Tolerance
+from analysis.settings import HARM_MARGIN, AnalysisSettings, LatencyLimit, SloLimits, Tolerance
 from analysis.slo import slo_checks
 
 RUNS = 4000
@@ -159,7 +159,7 @@ def test_slo_guardrails_obey_villes_inequality_at_their_limit(name: str) -> None
         check_error_rate=False,
         check_latency=False,
         check_sample_ratio=False,
-        slo=SloLimits(max_error_rate=limit, latency_quantile=1 - limit, max_latency_seconds=0.05),
+        slo=SloLimits(max_error_rate=limit, latency=(LatencyLimit(1 - limit, 0.05),)),
     )
     best = _max_log_e(case, _slo, settings, seed=23)
     assert set(best) == {"error-rate-slo", "latency-slo"}

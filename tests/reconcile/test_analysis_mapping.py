@@ -13,7 +13,7 @@ import pytest
 from analysis.increase import Series
 from analysis.prometheus import PrometheusSource
 from analysis.query_result import NoData, NoDataKind
-from analysis.settings import NoDataPolicy
+from analysis.settings import LatencyLimit, NoDataPolicy
 from analysis.templates import RevisionRef
 from reconcile.analysis_run import (
     STATUS_CHECK_FIELDS,
@@ -51,7 +51,7 @@ def test_the_defaults_map_to_the_documented_settings() -> None:
     assert settings.alpha == 0.05
     assert (settings.error_rate.absolute, settings.error_rate.relative) == (0.005, 0.2)
     assert settings.latency.relative == 0.2
-    assert settings.slo.max_error_rate is None and settings.slo.max_latency_seconds is None
+    assert settings.slo.max_error_rate is None and settings.slo.latency == ()
     # The machine applies the no-data policy from the persisted start of the no-data run.
     assert settings.no_data.policy is NoDataPolicy.HOLD
     assert math.isinf(settings.no_data.limit_seconds)
@@ -68,20 +68,20 @@ def test_percent_limits_become_fractions_and_durations_seconds() -> None:
     assert settings.alpha == 0.01
     assert (settings.error_rate.absolute, settings.error_rate.relative) == (0.01, 0.5)
     assert settings.slo.max_error_rate == 0.02
-    assert (settings.slo.latency_quantile, settings.slo.max_latency_seconds) == (0.95, 0.5)
+    assert settings.slo.latency == (LatencyLimit(0.95, 0.5),)
 
 
-def test_more_than_one_latency_limit_is_an_invalid_strategy_saying_what_to_keep() -> None:
-    plan = analysis_plan(
-        strategy(
-            **{
-                "kcanary.io/analysis": "slo: {latency: [{quantile: 0.5, max: 100ms}, "
-                "{quantile: 0.99, max: 1s}]}"
-            }
-        )
-    )
-    assert isinstance(plan, InvalidStrategy)
-    assert plan.key == "kcanary.io/analysis" and "one quantile" in plan.problem
+def test_each_latency_limit_becomes_a_guardrail_sharing_alpha() -> None:
+    settings = plan_of(
+        **{
+            "kcanary.io/analysis": "slo: {latency: [{quantile: 0.5, max: 100ms}, "
+            "{quantile: 0.999, max: 1s}]}"
+        }
+    ).settings
+    assert settings.slo.latency == (LatencyLimit(0.5, 0.1), LatencyLimit(0.999, 1.0))
+    assert settings.slo.latency_check_names() == ("latency-slo-p50", "latency-slo-p99.9")
+    # error-rate harm, latency harm and the two latency guardrails share alpha.
+    assert settings.rollback_checks == 4 and settings.rollback_alpha == 0.05 / 4
 
 
 def test_a_source_without_error_counts_runs_no_error_rate_check() -> None:
@@ -395,3 +395,38 @@ def test_after_a_warm_up_both_revisions_and_the_split_count_from_its_end() -> No
     asked = queries.asked
     look(201)
     assert queries.asked - asked == 2 * 2, "then only the period under way is read"
+
+
+def _without_histogram(plan: AnalysisPlan) -> FakeQueries:
+    """Requests and errors for both revisions, but no latency histogram series at all."""
+    t0 = START.timestamp()
+    series = {}
+    for workload, served in (("iris-primary-predictor", 9000.0), ("iris-predictor", 1000.0)):
+        queries = plan.template.render(RevisionRef("models", "iris", workload))
+        series[queries.requests] = [Series({"pod": workload}, ((t0 - 10, 0.0), (t0 + 30, served)))]
+        assert queries.failures is not None
+        series[queries.failures] = [Series({"pod": workload}, ((t0 - 10, 0.0), (t0 + 30, 0.0)))]
+    return FakeQueries(series)
+
+
+def test_a_missing_histogram_holds_only_the_latency_checks_naming_the_metric() -> None:
+    plan = plan_of()
+    source = PrometheusSource(_without_histogram(plan))
+    result = PrometheusAnalyst(source).analyse(job(plan, START + timedelta(seconds=31)))
+    assert result.verdict is Verdict.NO_DATA
+    by_name = {check["name"]: (check["verdict"], check["metric"]) for check in result.checks}
+    assert by_name["latency-harm"] == ("NoData", "latency")
+    assert by_name["latency-noninferiority"] == ("NoData", "latency")
+    assert by_name["error-rate-harm"] == ("Inconclusive", "error_rate")
+
+
+def test_a_missing_histogram_under_latency_pass_is_judged_on_the_error_rate() -> None:
+    plan = plan_of(**{"kcanary.io/analysis": "noData: {latency: {policy: pass}}"})
+    assert plan.settings.no_data.latency is not None
+    assert plan.settings.no_data.latency.policy is NoDataPolicy.PASS
+    source = PrometheusSource(_without_histogram(plan))
+    result = PrometheusAnalyst(source).analyse(job(plan, START + timedelta(seconds=31)))
+    assert result.verdict in (Verdict.PASS, Verdict.INCONCLUSIVE)
+    assert {check["metric"] for check in result.checks if check["verdict"] == "NoData"} == {
+        "latency"
+    }

@@ -13,7 +13,8 @@ from fake_rollout_cluster import FakeCluster, history, revision, stable_cluster
 
 from rollout.actions import EventType
 from rollout.annotations import parse_strategy
-from rollout.evidence import Verdict
+from rollout.evidence import AnalysisSummary, Verdict
+from rollout.extension import leans_towards_harm
 from rollout.schedule import next_wakeup
 from rollout.status import format_time, from_status, parse_time, to_status
 from rollout.strategy import Strategy
@@ -83,6 +84,25 @@ def test_the_extension_starts_only_once_the_evidence_leans_towards_harm() -> Non
     cluster.run(10 * 60)
     assert "extensionStartedAt" not in cluster.status
     assert "(onInconclusive: hold)" in cluster.status["message"]
+
+
+@pytest.mark.parametrize(
+    ("name", "leans"),
+    [
+        ("latency-slo", True),
+        ("latency-slo-p99", True),
+        ("latency-slo-p99.9", True),
+        ("error-rate-harm", True),
+        ("latency-noninferiority", False),
+        ("sample-ratio", False),
+    ],
+)
+def test_every_rollback_check_counts_towards_harm_whatever_its_quantile(
+    name: str, leans: bool
+) -> None:
+    checks = ({"name": name, "verdict": "Inconclusive", "evalue": 2.0},)
+    last = AnalysisSummary(datetime(2026, 5, 1), Verdict.INCONCLUSIVE, checks)
+    assert leans_towards_harm(last) is leans
 
 
 def test_a_pass_during_the_extension_promotes_at_once() -> None:

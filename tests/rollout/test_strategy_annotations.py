@@ -365,8 +365,31 @@ BAD_INPUTS = [
         "unit, like 30s, 2m, 1h30m or 250ms (got fast)",
     ),
     (
+        {
+            "kcanary.io/analysis": "slo: {latency: [{quantile: 0.99, max: 100ms}, "
+            "{quantile: 0.99, max: 1s}]}"
+        },
+        "kcanary.io/analysis: slo.latency: quantile 0.99 is given more than once: give each "
+        "quantile one max (got [{'quantile': 0.99, 'max': '100ms'}, {'quantile': 0.99, "
+        "'max': '1s'}])",
+    ),
+    (
         {"kcanary.io/analysis": "noData: {policy: ignore}"},
         "kcanary.io/analysis: noData.policy: Input should be 'hold', 'fail' or 'pass' (got ignore)",
+    ),
+    (
+        {"kcanary.io/analysis": "noData: {errors: {policy: pass}}"},
+        'kcanary.io/analysis: "noData.errors": unknown field; check its spelling',
+    ),
+    (
+        {"kcanary.io/analysis": "noData: {latency: {policy: skip}}"},
+        "kcanary.io/analysis: noData.latency.policy: Input should be 'hold', 'fail' or 'pass' "
+        "(got skip)",
+    ),
+    (
+        {"kcanary.io/analysis": "noData: {errorRate: {limit: 5}}"},
+        'kcanary.io/analysis: noData.errorRate.limit: "5" is not a duration: write it with a '
+        "unit, like 30s, 2m or 1h30m (got 5)",
     ),
     (
         {"kcanary.io/analysis": "onInconclusive: retry"},
