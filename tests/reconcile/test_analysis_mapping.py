@@ -4,11 +4,12 @@ metrics source labels them, and a tick reads Prometheus since the rollout start.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from fake_queries import FakeQueries
 
 from analysis.increase import Series
 from analysis.prometheus import PrometheusSource
@@ -163,31 +164,6 @@ def test_kserves_standard_canary_entries_run_under_their_own_names() -> None:
     refs = revision_refs(kserve, standard)
     assert not isinstance(refs, str)
     assert (refs[0].workload, refs[1].workload) == ("iris-predictor", "iris-v2-predictor")
-
-
-@dataclass
-class FakeQueries:
-    """Prometheus as a dict of selector -> series; or down, when `failure` is set."""
-
-    series: dict[str, list[Series]] = field(default_factory=dict)
-    failure: NoData | None = None
-    asked: int = 0
-
-    @property
-    def queries_made(self) -> int:
-        return self.asked
-
-    def range_vector(
-        self, selector: str, *, window_s: float, at: datetime
-    ) -> list[Series] | NoData:
-        self.asked += 1
-        if self.failure is not None:
-            return self.failure
-        end = at.timestamp()
-        return [
-            Series(one.labels, tuple((t, v) for t, v in one.samples if end - window_s <= t <= end))
-            for one in self.series.get(selector, [])
-        ]
 
 
 def job(plan: AnalysisPlan, at: datetime) -> AnalysisJob:

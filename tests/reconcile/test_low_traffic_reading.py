@@ -3,8 +3,9 @@ five minutes before the start, stable's error rate, and nothing when the rate is
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+
+from fake_queries import FakeQueries
 
 from analysis.increase import Series
 from analysis.prometheus import PrometheusSource
@@ -18,30 +19,10 @@ STABLE = RevisionRef(namespace="models", isvc="iris", workload="iris-primary-pre
 CANARY = RevisionRef(namespace="models", isvc="iris", workload="iris-predictor")
 
 
-@dataclass
-class FakePrometheus:
-    """Range-vector queries answered from stored series, like Prometheus' [window] selector."""
-
-    series: dict[str, list[Series]] = field(default_factory=dict)
-    failure: NoData | None = None
-    asked: int = 0
-
-    @property
-    def queries_made(self) -> int:
-        return self.asked
-
-    def range_vector(
-        self, selector: str, *, window_s: float, at: datetime
-    ) -> list[Series] | NoData:
-        self.asked += 1
-        if self.failure is not None:
-            return self.failure
-        end = at.timestamp()
-        return [
-            Series(one.labels, kept)
-            for one in self.series.get(selector, [])
-            if (kept := tuple((t, v) for t, v in one.samples if end - window_s <= t <= end))
-        ]
+def FakePrometheus(
+    series: dict[str, list[Series]] | None = None, failure: NoData | None = None
+) -> FakeQueries:
+    return FakeQueries(series or {}, failure, drop_empty=True)
 
 
 def counter(per_second: float, *, code: str, pod: str = "a") -> Series:
