@@ -224,6 +224,7 @@ def simulate_plan(
         extension_start = np.where(starting, tick + 1, extension_start)
         ran_out = undecided_end & ~starting & (tick + 1 - extension_start >= extension_ticks)
         ran_out |= undecided_end & (extension_start < 0) & ~starting
+        ran_out |= undecided_end & (extension_start >= 0) & ~starting & ~suspect  # cleared
         promote_anyway = ran_out & (rules.on_inconclusive is InconclusivePolicy.PROMOTE)
         roll_back_anyway = ran_out & (rules.on_inconclusive is InconclusivePolicy.ROLLBACK)
         hold_forever = ran_out & (rules.on_inconclusive is InconclusivePolicy.HOLD)

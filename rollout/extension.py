@@ -40,6 +40,11 @@ def undecided_last_step(state: RolloutState, tick: Tick, index: int) -> Transiti
         message = _extending_message(extended, tick)
         return stay(extended.with_message(message), normal("StepExtended", message))
     if tick.now < ends_at:
+        if not leans_towards_harm(state.last_analysis):
+            # Extended only while it leans towards harm: a few early requests can tip a rollback
+            # check's e-value over 1 and start the extension; once they no longer do, the
+            # canary is not held for the rest of it.
+            return _on_inconclusive(state, tick, index, StepEndReason.EXTENSION_CLEARED)
         # Said again after a hold for missing data or the split had its own message.
         return stay(state.with_message(_extending_message(state, tick)))
     return _on_inconclusive(state, tick, index, StepEndReason.EXTENSION_LIMIT)
@@ -90,6 +95,11 @@ def _undecided(state: RolloutState, tick: Tick, ended: StepEndReason) -> str:
     if ended is StepEndReason.EXTENSION_LIMIT:
         extension = format_duration(tick.strategy.extend_inconclusive)
         return f"the last step was still {word} at the end of its {extension} extension"
+    if ended is StepEndReason.EXTENSION_CLEARED:
+        return (
+            f"the last step was still {word} when its extension ended: the evidence no longer "
+            "leans towards harm"
+        )
     return f"the last step ended {word}"
 
 

@@ -113,6 +113,9 @@ class StepEndReason(StrEnum):
     """The analysis showed non-inferiority (Pass) before its time, or during its extension."""
     EXTENSION_LIMIT = "extension-limit"
     """The last step's extension ran out undecided, and `onInconclusive` applied."""
+    EXTENSION_CLEARED = "extension-cleared"
+    """The last step's extension ended early, undecided: the evidence no longer leaned towards
+    harm, and `onInconclusive` applied."""
     MANUAL = "manual"
     """Someone promoted or resumed by hand."""
 

@@ -93,6 +93,13 @@ def describe_end(state: RolloutState, tick: Tick, ended: StepEndReason) -> str:
             f"{step} ended after {lasted}: still {verdict} at the end of its {extension} "
             f"extension (onInconclusive: {tick.strategy.on_inconclusive.value})"
         )
+    if ended is StepEndReason.EXTENSION_CLEARED:
+        verdict = last.verdict.value if last is not None else "undecided"
+        return (
+            f"{step} ended after {lasted}: still {verdict} when its extension ended, the "
+            "evidence no longer leaning towards harm "
+            f"(onInconclusive: {tick.strategy.on_inconclusive.value})"
+        )
     text = f"{step} ended after {lasted}: its time was up"
     if last is None or isinstance(_current(state, tick.strategy), PauseStep):
         return text

@@ -105,6 +105,19 @@ def test_every_rollback_check_counts_towards_harm_whatever_its_quantile(
     assert leans_towards_harm(last) is leans
 
 
+def test_the_extension_ends_once_the_evidence_no_longer_leans_towards_harm() -> None:
+    cluster, started = extended()
+    cluster.run(60)
+    assert cluster.phase == "Progressing"
+    cluster.harm_evalue = lambda c: 0.5
+    cluster.run(20)
+    assert cluster.phase in ("Promoting", "Stable")
+    assert cluster.now < started + EXTENSION
+    assert cluster.status["lastStepEnd"]["reason"] == "extension-cleared"
+    (promoting,) = [e.message for e in cluster.events if e.reason == "Promoting"]
+    assert "the evidence no longer leaning towards harm" in promoting
+
+
 def test_a_pass_during_the_extension_promotes_at_once() -> None:
     cluster, started = extended()
     cluster.run(60)

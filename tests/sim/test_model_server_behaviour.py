@@ -85,14 +85,15 @@ def test_crashing_server_goes_down_and_returns_with_its_own_counters_reset(
     http: HttpCall,
     samples: Callable[..., float],
 ) -> None:
-    server = host.launch(spec("sim://iris/v1?p50_ms=0&crash_after_s=1.5&restart_s=0.3"), POD)
+    # Down for 2 s: long enough for the poll below to see it on a busy machine.
+    server = host.launch(spec("sim://iris/v1?p50_ms=0&crash_after_s=1.5&restart_s=2"), POD)
     port = server.port
     for _ in range(5):
         assert http("POST", f"{server.url}/v1/models/iris:predict", ROW)[0] == 200
     assert samples(server.metrics_text(), "request_predict_seconds_count") == 5
-    wait_until(lambda: _refused(server.url + "/"), 5)
+    wait_until(lambda: _refused(server.url + "/"), 10)
     assert not server.ready
-    wait_until(lambda: server.restarts >= 1 and server.ready, 5)
+    wait_until(lambda: server.restarts >= 1 and server.ready, 10)
     # Only the model-server container restarted: its histograms reset, the sidecar's did not.
     assert samples(server.metrics_text(), "request_predict_seconds_count") == 0
     assert samples(server.metrics_text(), "istio_requests_total", response_code="200") >= 5
