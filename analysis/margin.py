@@ -57,7 +57,14 @@ class MarginTest:
 
 
 HARM_SCALES = (1.0, 4.0, 16.0)
+"""Harm's mixture covers regressions from the tolerance's absolute part (0.5 pp) to 16 times
+it: a doubled 1% error rate (1 pp) and latency shifts that move a quarter of the requests
+across an edge alike."""
 NONINFERIORITY_SCALES = (0.5, 1.0, 2.0)
+"""Non-inferiority is shown at the tolerance's own scale (the effect it must clear is the
+tolerance), so its mixture stays near it: with 1, 4 and 16 times it, 24% of good canaries at 50
+req/s were shown non-inferior within the default plan and its extension; with these, 35%
+(`bench/README.md`)."""
 
 
 def mixture_scales(tolerance: Tolerance, multiples: tuple[float, ...]) -> tuple[float, ...]:

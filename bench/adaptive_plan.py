@@ -129,7 +129,6 @@ def simulate_plan(
     extension_ticks = math.ceil(rules.extension_seconds / interval - 1e-9)
     horizon = steps * step_ticks + extension_ticks + math.ceil(rules.hold_limit_seconds / interval)
     buckets = len(scenario.bounds)
-    rows = np.arange(runs)
 
     step = np.zeros(runs, np.int64)
     step_start = np.zeros(runs, np.int64)  # the tick at which the step started
@@ -252,7 +251,6 @@ def simulate_plan(
         canary_requests=at_decision[1],
         canary_served=at_decision[2],
     )
-    del rows
     return PlanOutcome(
         outcome=outcome,
         promoted=promoted,
