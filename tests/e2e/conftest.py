@@ -25,7 +25,7 @@ from kubernetes import client as k8s_client
 
 from sim.cluster import LocalCluster
 
-POOL_SIZE = 16
+POOL_SIZE = 22
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,7 @@ from e2e_rollouts import (
     ERROR_URI,
     GOOD_URI,
     SLOW_URI,
+    TRIPLED_ERRORS_URI,
     RolloutRecord,
     Rollouts,
     TrafficLog,
@@ -37,8 +38,30 @@ from sim.cluster import LocalCluster
 GOOD_RPS = 10.0  # enough for a binomial check of every step's split
 REGRESSION_RPS = 25.0  # enough canary requests at 10% for a quick, sure decision
 AFTER_WINDOW_S = 3.0
+BATCH_TIMEOUT_S = 600.0  # the waves of the demo plan run one after the other
+STATUS_POLL_S = 0.5
+"""Between two reads of a scenario's status: every scenario polls at once, on the API server
+that shares a process with the model servers, so a short interval takes the CPU that carries
+the load. Decisions are timed from the watched routes, not from these reads."""
 GOOD_STEP_DURATION = "8s"
 INVALID_NAME = "broken"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a scenario's rollout is paced: the ISVC's timing annotations and its load."""
+
+    rps: float
+    step_duration: str
+    interval: str = "1s"
+    extend_inconclusive: str | None = None
+    """None: kcanary's default."""
+
+
+DEMO_PLAN = Plan(rps=100.0, step_duration="15s", interval="2s", extend_inconclusive="30s")
+"""The demo's load and steps (`kcanary demo`), with an extension of an undecided last step that
+fits the tests' budget instead of the default 3m."""
+DEMO_WARMUP = "2s"  # the local cluster's servers start warm: a short warm-up as a user would set
 
 
 @dataclass(frozen=True)
@@ -49,24 +72,43 @@ class Scenario:
     expected_phase: str  # Stable (promoted) or RolledBack
     warmup: str = "0s"
     load_rps: float | None = None
-    """The load, when not the one that follows from the expected phase."""
+    """The load, when not the one that follows from the expected phase (or the plan)."""
+    plan: Plan | None = None
+    """The load and steps, when not the ones that follow from the expected phase."""
+    after: tuple[str, ...] = ()
+    """Scenarios (earlier in the batch) that must have ended before this canary gets its load."""
 
     @property
     def rps(self) -> float:
         if self.load_rps is not None:
             return self.load_rps
+        if self.plan is not None:
+            return self.plan.rps
         return GOOD_RPS if self.expected_phase == "Stable" else REGRESSION_RPS
 
     @property
     def step_duration(self) -> str:
+        if self.plan is not None:
+            return self.plan.step_duration
         # A regression is rolled back within the first steps, so long steps cost nothing and
         # leave the analysis time to gather its evidence on a busy machine.
         return GOOD_STEP_DURATION if self.expected_phase == "Stable" else "20s"
 
+    @property
+    def interval(self) -> str:
+        return "1s" if self.plan is None else self.plan.interval
+
+    @property
+    def annotations(self) -> dict[str, str]:
+        """Annotations beyond the ones every scenario sets."""
+        if self.plan is None or self.plan.extend_inconclusive is None:
+            return {}
+        return {"kcanary.io/extend-inconclusive": self.plan.extend_inconclusive}
+
 
 ROUTERS = ("istio", "gateway-api", "kserve")
 COLD_WARMUP = "10s"  # covers the canary server's 6 s cold start, which begins before traffic
-SCENARIOS = (
+BASE_SCENARIOS = (
     # Every router: a good canary promoted, an error and a latency regression rolled back.
     *(
         Scenario(f"{router}-{kind}", router, uri, phase)
@@ -82,6 +124,39 @@ SCENARIOS = (
     Scenario("istio-cold-warmup", "istio", COLD_URI, "Stable", COLD_WARMUP, REGRESSION_RPS),
     Scenario("istio-cold-no-warmup", "istio", COLD_URI, "RolledBack", "0s", REGRESSION_RPS),
 )
+
+
+def demo_plan_waves() -> tuple[Scenario, ...]:
+    """At the demo's load and steps, with kcanary's default analysis: a canary failing 3% of
+    requests where stable fails 1% is rolled back, and a good one beside it promoted.
+
+    One router at a time, after the rest of the batch: the local cluster's servers share one
+    Python process, and past a few hundred requests per second in all it answers a fraction of
+    what is offered, so the canaries would not see the load the plan is about."""
+    waves: list[Scenario] = []
+    before = tuple(scenario.key for scenario in BASE_SCENARIOS)
+    for router in ROUTERS:
+        wave = [
+            Scenario(
+                f"{router}-{kind}-demo-plan",
+                router,
+                uri,
+                phase,
+                DEMO_WARMUP,
+                plan=DEMO_PLAN,
+                after=before,
+            )
+            for kind, uri, phase in (
+                ("good", GOOD_URI, "Stable"),
+                ("tripled-errors", TRIPLED_ERRORS_URI, "RolledBack"),
+            )
+        ]
+        waves += wave
+        before = tuple(scenario.key for scenario in wave)
+    return tuple(waves)
+
+
+SCENARIOS = (*BASE_SCENARIOS, *demo_plan_waves())
 
 
 @dataclass(frozen=True)
@@ -141,10 +216,10 @@ class Batch:
         for scenario in SCENARIOS:
             self._futures[scenario.key] = self._pool.submit(self._run, scenario)
 
-    def outcome(self, key: str, timeout_s: float = 240.0) -> Outcome:
+    def outcome(self, key: str, timeout_s: float = BATCH_TIMEOUT_S) -> Outcome:
         return self._futures[key].result(timeout=timeout_s)
 
-    def wait_all(self, timeout_s: float = 240.0) -> None:
+    def wait_all(self, timeout_s: float = BATCH_TIMEOUT_S) -> None:
         """Wait for every scenario to end, whatever its outcome (errors stay with the test)."""
         deadline = time.monotonic() + timeout_s
         for future in self._futures.values():
@@ -166,13 +241,19 @@ class Batch:
                 namespace,
                 router=scenario.router,
                 step_duration=scenario.step_duration,
+                interval=scenario.interval,
                 warmup=scenario.warmup,
+                extra_annotations=scenario.annotations,
             )
         )
-        self._rollouts.wait_phase(namespace, name, "Stable", timeout_s=90)
+        self._rollouts.wait_phase(namespace, name, "Stable", timeout_s=90, interval_s=STATUS_POLL_S)
+        # Each predecessor ends with its load stopped, whatever its outcome.
+        wait([self._futures[key] for key in scenario.after], timeout=BATCH_TIMEOUT_S)
         set_load(self._cluster, namespace, name, scenario.rps)
         self._rollouts.change_model(namespace, name, scenario.canary_uri)
-        status = self._rollouts.wait_decision(namespace, name, scenario.canary_uri, timeout_s=150)
+        status = self._rollouts.wait_decision(
+            namespace, name, scenario.canary_uri, timeout_s=150, interval_s=STATUS_POLL_S
+        )
         # The decision's last route write may reach the log just after the status write.
         wait_until(
             lambda: self._last_weight(namespace, name) == 0,

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubernetes import client as k8s_client
-from polling import wait_until
+from polling import INTERVAL_S, wait_until
 from prometheus_client.parser import text_string_to_metric_families
 
 from sim.cluster import LocalCluster
@@ -44,6 +44,8 @@ INFERENCE_ROLLOUTS = Kind("kcanary.io", "v1alpha1", "inferencerollouts")
 STABLE_URI = "sim://iris/v1?p50_ms=20&sigma=0.25&error_rate=0.01"
 GOOD_URI = "sim://iris/v2?p50_ms=20&sigma=0.25&error_rate=0.01"
 ERROR_URI = "sim://iris/v2?p50_ms=20&sigma=0.25&error_rate=0.5"
+TRIPLED_ERRORS_URI = "sim://iris/v2?p50_ms=20&sigma=0.25&error_rate=0.03"
+"""Three times stable's 1% errors: a regression only the sequential tests' power catches."""
 SLOW_URI = "sim://iris/v2?p50_ms=100&sigma=0.25&error_rate=0.01"
 COLD_URI = f"{GOOD_URI}&warmup_s=6&warmup_factor=5"
 """A good canary whose server is five times slower for its first 6 s (a cold start)."""
@@ -130,18 +132,37 @@ class Rollouts:
     def isvc(self, namespace: str, name: str) -> Obj:
         return self.calls.get(INFERENCE_SERVICES, namespace, name) or {}
 
-    def wait_phase(self, namespace: str, name: str, phase: str, timeout_s: float) -> dict[str, Any]:
+    def wait_phase(
+        self,
+        namespace: str,
+        name: str,
+        phase: str,
+        timeout_s: float,
+        *,
+        interval_s: float = INTERVAL_S,
+    ) -> dict[str, Any]:
         found: dict[str, Any] = {}
 
         def reached() -> bool:
             found.update(self.status(namespace, name))
             return found.get("phase") == phase
 
-        wait_until(reached, timeout_s, lambda: f"{namespace}/{name} {phase} (last status {found})")
+        wait_until(
+            reached,
+            timeout_s,
+            lambda: f"{namespace}/{name} {phase} (last status {found})",
+            interval_s=interval_s,
+        )
         return found
 
     def wait_decision(
-        self, namespace: str, name: str, canary_uri: str, timeout_s: float
+        self,
+        namespace: str,
+        name: str,
+        canary_uri: str,
+        timeout_s: float,
+        *,
+        interval_s: float = INTERVAL_S,
     ) -> dict[str, Any]:
         """Wait until the rollout of `canary_uri` has ended; its final status."""
         found: dict[str, Any] = {}
@@ -151,7 +172,12 @@ class Rollouts:
             found.update(self.status(namespace, name))
             return rollout_ended(found, canary_uri)
 
-        wait_until(ended, timeout_s, lambda: f"{namespace}/{name} to decide (last status {found})")
+        wait_until(
+            ended,
+            timeout_s,
+            lambda: f"{namespace}/{name} to decide (last status {found})",
+            interval_s=interval_s,
+        )
         return found
 
     def events(self, namespace: str) -> list[k8s_client.CoreV1Event]:
@@ -206,10 +232,14 @@ def unwatched_namespace(rollouts: Rollouts) -> str:
 
 
 def served_by_workload(cluster: LocalCluster, namespace: str) -> Counter[str]:
-    """Requests the ingress gateway sent (reporter="source") per destination workload, so far."""
+    """Requests the ingress gateway sent (reporter="source") per destination workload, so far.
+
+    Read from the exposition of `istio_requests_total` alone: the whole metrics page is mostly
+    duration buckets, and parsing it on every route change of a large batch takes the CPU that
+    the cluster's servers need to carry the batch's load."""
     assert cluster.gateway is not None
     counts: Counter[str] = Counter()
-    for family in text_string_to_metric_families(cluster.gateway.metrics_text()):
+    for family in text_string_to_metric_families(cluster.gateway.metrics.requests.render()):
         for sample in family.samples:
             if (
                 sample.name == "istio_requests_total"

@@ -37,7 +37,8 @@ NAME = "iris"
 PRIMARY, CANARY = f"{NAME}-primary-predictor", f"{NAME}-predictor"
 ACTION_DEADLINE_S = 2.0
 PROBES = 40
-BACKGROUND_RPS = 10.0  # per protocol
+BACKGROUND_RPS = 25.0
+"""Per protocol: over more than 100 requests of each in the few seconds the actions take."""
 # Models that never fail, so that every probe must succeed.
 FIRST_URI, SECOND_URI, THIRD_URI = (f"sim://iris/v{n}?p50_ms=5" for n in (1, 2, 3))
 
