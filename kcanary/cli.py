@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kcanary.extras import missing_extra_message, missing_modules
+from reconcile.build_info import describe
 
 # Modules that register sub-commands, in the order `--help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -26,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kcanary.sensitivity_command",
     "kcanary.demo_command",
     "kcanary.report_command",
+    "kcanary.version_command",
 )
 
 
@@ -36,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="kubectl canary" if invoked_as == "kubectl-canary" else "kcanary",
         description="Canary rollouts for KServe InferenceServices.",
     )
+    parser.add_argument("--version", action="version", version=describe())
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
