@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kcanary.demo_command",
     "kcanary.report_command",
     "kcanary.version_command",
+    "kcanary.completion_command",
 )
 
 
@@ -47,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    # A TAB in a shell that sourced `kcanary completion SHELL` runs kcanary with the line so far
+    # in _ARGCOMPLETE and friends: answer with the candidates and exit before parsing. Flags
+    # only once a `-` is typed, as kubectl completes.
+    if "_ARGCOMPLETE" in os.environ:
+        import argcomplete
+
+        argcomplete.autocomplete(parser, always_complete_options=False)
     # A command that hands its arguments on (`bench NAME ...`) declares an `arguments` list;
     # argparse will not put leading options into it, so they arrive here as unknown.
     args, unknown = parser.parse_known_args(argv)
