@@ -22,6 +22,7 @@ from kubernetes import config as k8s_config
 from kcanary.controller_command import SERVICE_ACCOUNT
 from kcanary.log_format import configure_logging
 from reconcile.analysis_run import PrometheusAnalyst
+from reconcile.build_info import kcanary_version
 from reconcile.controller import Controller, ControllerConfig, connections_needed
 from reconcile.leader import LeaseConfig
 from reconcile.low_traffic import PrometheusTraffic
@@ -108,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         except OSError as error:
             print(f"kcanary controller: cannot start: {error}", file=sys.stderr)
             return 1
-        log.info("controller %s started", identity)
+        log.info("controller %s started (kcanary %s)", identity, kcanary_version())
         while not stop.wait(0.5):
             pass
         log.info("stopping")

@@ -1,8 +1,9 @@
 """Every metric the controller exports, in one place (names fixed in DESIGN.md section 8).
 
-The recorder owns its registry, so two controllers in one process (tests) do not collide, and
-it knows the phase set, so `kcanary_rollout_phase` is 1 for the current phase and 0 for the
-others rather than leaving stale series behind.
+The recorder owns its registry, so two controllers in one process (tests) do not collide. It
+knows the phase set, so `kcanary_rollout_phase` is 1 for the current phase and 0 for the others
+rather than leaving stale series behind. `kcanary_build_info` (always 1) names the version that
+exports the rest, as Prometheus' own `prometheus_build_info` does.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import contextlib
 from collections.abc import Iterable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from reconcile.build_info import kcanary_version, python_version
 
 PHASES: tuple[str, ...] = (
     "Initializing",
@@ -34,6 +37,13 @@ class MetricsRecorder:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
+        self.build_info = Gauge(
+            "kcanary_build_info",
+            "Always 1; the labels say which kcanary, on which Python, exports these metrics.",
+            ["version", "python"],
+            registry=r,
+        )
+        self.build_info.labels(kcanary_version(), python_version()).set(1)
         self.rollout_phase = Gauge(
             "kcanary_rollout_phase",
             "1 for the rollout's current phase, 0 for the others.",

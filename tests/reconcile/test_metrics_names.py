@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import platform
+from importlib import metadata
+
 from prometheus_client import generate_latest
 
 from reconcile.metrics import MetricsRecorder
@@ -60,3 +63,9 @@ def test_forgetting_a_rollout_removes_its_series() -> None:
     recorder.record_check("ns", "gone", "latency", verdict="Pass", values={}, threshold=1.0)
     recorder.forget_rollout("ns", "gone", checks=["latency"])
     assert 'name="gone"' not in exposition(recorder)
+
+
+def test_build_info_names_the_installed_version_and_python() -> None:
+    text = exposition(MetricsRecorder())
+    version, python = metadata.version("kcanary"), platform.python_version()
+    assert f'kcanary_build_info{{python="{python}",version="{version}"}} 1.0' in text
