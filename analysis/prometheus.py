@@ -42,7 +42,6 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Protocol
 
 from analysis.counts import LatencyHistogram, RevisionCounts
@@ -55,6 +54,7 @@ from analysis.increase import (
     staleness,
 )
 from analysis.latency_buckets import BucketLabelError, latency_histogram
+from analysis.prometheus_connection import PrometheusConnection
 from analysis.prometheus_http import PrometheusHttp
 from analysis.query_result import NoData, NoDataKind, QueryErrorHook
 from analysis.templates import MetricTemplate, RevisionRef, TemplateError
@@ -102,7 +102,7 @@ class _Folded:
 class PrometheusSource:
     """Per-revision counts from Prometheus; see the module docstring.
 
-    Build it with `PrometheusSource.connect(url, ...)` for a real Prometheus, or directly over any
+    Build it with `PrometheusSource.connect(connection)` for a real Prometheus, or directly over any
     `RangeVectorQueries`. Safe to share between threads.
     """
 
@@ -128,30 +128,18 @@ class PrometheusSource:
     @classmethod
     def connect(
         cls,
-        url: str,
+        connection: PrometheusConnection,
         *,
-        timeout_s: float,
-        token: str | None = None,
-        token_file: str | Path | None = None,
-        headers: Mapping[str, str] | None = None,
-        ca_file: str | Path | None = None,
-        insecure: bool = False,
         lookback_s: float = 300.0,
         max_range_s: float = 3600.0,
         on_query_error: QueryErrorHook | None = None,
     ) -> PrometheusSource:
-        """A source over Prometheus' HTTP API; raises ValueError for unusable settings."""
-        http = PrometheusHttp(
-            url,
-            timeout_s=timeout_s,
-            token=token,
-            token_file=token_file,
-            headers=headers,
-            ca_file=ca_file,
-            insecure=insecure,
-        )
+        """A source over the HTTP API of the Prometheus that `connection` reaches."""
         return cls(
-            http, lookback_s=lookback_s, max_range_s=max_range_s, on_query_error=on_query_error
+            PrometheusHttp(connection),
+            lookback_s=lookback_s,
+            max_range_s=max_range_s,
+            on_query_error=on_query_error,
         )
 
     @property

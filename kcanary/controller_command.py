@@ -15,6 +15,7 @@ from typing import Any
 
 from kcanary.flags import add_env_flag, parse_address, parse_duration
 from kcanary.log_format import LEVELS
+from kcanary.prometheus_flags import add_connection_flags
 
 log = logging.getLogger("kcanary.controller")
 
@@ -41,12 +42,7 @@ def register(subparsers: Any) -> None:
     add_env_flag(
         parser, "--prometheus-url", required=True, metavar="URL", help="Prometheus to query"
     )
-    add_env_flag(
-        parser,
-        "--prometheus-token-file",
-        metavar="F",
-        help="file with a bearer token for Prometheus (re-read on every query)",
-    )
+    add_connection_flags(parser)
     add_env_flag(
         parser,
         "--metrics-addr",

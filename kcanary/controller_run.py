@@ -21,6 +21,7 @@ from kubernetes import config as k8s_config
 
 from kcanary.controller_command import SERVICE_ACCOUNT
 from kcanary.log_format import configure_logging
+from kcanary.prometheus_flags import connection
 from reconcile.analysis_run import PrometheusAnalyst
 from reconcile.build_info import kcanary_version
 from reconcile.controller import Controller, ControllerConfig, connections_needed
@@ -75,9 +76,7 @@ def run(args: argparse.Namespace) -> int:
                 retry_period_s=args.retry_period,
             )
         metrics = MetricsRecorder()
-        analyst = PrometheusAnalyst.connect(
-            args.prometheus_url, metrics=metrics, token_file=args.prometheus_token_file
-        )
+        analyst = PrometheusAnalyst.connect(connection(args, args.prometheus_url), metrics=metrics)
         namespaces = tuple(args.namespace or ())
         client = api_client(
             args.kubeconfig,

@@ -51,19 +51,23 @@ def add_env_flag(
     name = env_name(flag)
     help_text = kwargs.pop("help", "")
     kwargs["help"] = f"{help_text} [env {name}]".strip()
+    # A repeatable flag's variable holds several values, comma-separated unless told otherwise
+    # (a header value may itself hold commas).
+    separator = kwargs.pop("env_separator", ",")
     if name in env:
         raw = env[name]
         action = kwargs.get("action")
-        if action == "append":
-            kwargs["default"] = [item for item in raw.split(",") if item]
-        elif isinstance(action, type) and issubclass(action, argparse.BooleanOptionalAction):
-            kwargs["default"] = raw.strip().lower() in ("1", "true", "yes", "on")
-        else:
-            convert = kwargs.get("type")
-            try:
+        convert = kwargs.get("type")
+        try:
+            if action == "append":
+                items = [item for item in raw.split(separator) if item.strip()]
+                kwargs["default"] = [convert(item) if convert else item for item in items]
+            elif isinstance(action, type) and issubclass(action, argparse.BooleanOptionalAction):
+                kwargs["default"] = raw.strip().lower() in ("1", "true", "yes", "on")
+            else:
                 kwargs["default"] = convert(raw) if convert else raw
-            except (argparse.ArgumentTypeError, ValueError) as exc:
-                raise SystemExit(f"kcanary: environment variable {name}={raw!r}: {exc}") from exc
+        except (argparse.ArgumentTypeError, ValueError) as exc:
+            raise SystemExit(f"kcanary: environment variable {name}={raw!r}: {exc}") from exc
         kwargs.pop("required", None)
     parser.add_argument(flag, **kwargs)
 

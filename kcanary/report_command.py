@@ -16,6 +16,7 @@ from typing import Any
 from kcanary.command_errors import CommandError, reports_errors
 from kcanary.flags import add_env_flag
 from kcanary.kube import add_cluster_flags, connect
+from kcanary.prometheus_flags import add_connection_flags, connection
 
 
 def register(subparsers: Any) -> None:
@@ -47,6 +48,7 @@ def register(subparsers: Any) -> None:
         help="range of rate() for the per-revision series (default: from the rollout's length; "
         "make it at least 4 scrape intervals)",
     )
+    add_connection_flags(parser)
     add_cluster_flags(parser)
     parser.set_defaults(func=run, extra="report")
 
@@ -63,10 +65,11 @@ def run(args: argparse.Namespace) -> int:
     out: Path = args.out if args.out is not None else Path(f"kcanary-report-{args.name}")
     if out.exists() and not out.is_dir():
         raise CommandError(f"--out {out} is a file: give a directory")
-    url = args.prometheus_url
-    if url is not None and not url.startswith(("http://", "https://")):
-        raise CommandError(f"--prometheus-url {url!r} must start with http:// or https://")
-    prometheus = PrometheusRange(url) if url else None
+    try:
+        reach = connection(args, args.prometheus_url) if args.prometheus_url else None
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    prometheus = PrometheusRange(reach) if reach is not None else None
     cluster = connect(args)
     try:
         data = gather(cluster, args.name, prometheus, rate_window_s=args.rate_window)

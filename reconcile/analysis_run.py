@@ -40,6 +40,7 @@ from analysis.counts import RevisionCounts
 from analysis.evaluate import SplitPeriod, evaluate
 from analysis.evaluate import warming_up as analysis_warming_up
 from analysis.prometheus import PrometheusSource
+from analysis.prometheus_connection import PrometheusConnection
 from analysis.query_result import NoData, NoDataKind
 from analysis.settings import (
     AnalysisSettings,
@@ -339,22 +340,15 @@ class PrometheusAnalyst:
 
     @classmethod
     def connect(
-        cls,
-        url: str,
-        *,
-        metrics: MetricsRecorder,
-        token_file: str | None = None,
-        timeout_s: float = 10.0,
+        cls, connection: PrometheusConnection, *, metrics: MetricsRecorder
     ) -> PrometheusAnalyst:
-        """An analyst over the Prometheus at `url` whose failed queries are counted in
-        kcanary_prometheus_query_errors_total{reason}; ValueError for an unusable URL or file."""
+        """An analyst over the Prometheus `connection` reaches whose failed queries are counted
+        in kcanary_prometheus_query_errors_total{reason}."""
 
         def count(kind: NoDataKind) -> None:
             metrics.prometheus_query_errors.labels(kind.value).inc()
 
-        source = PrometheusSource.connect(
-            url, timeout_s=timeout_s, token_file=token_file, on_query_error=count
-        )
+        source = PrometheusSource.connect(connection, on_query_error=count)
         return cls(source)
 
     @property

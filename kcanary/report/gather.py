@@ -17,6 +17,7 @@ from typing import Any
 
 from kubernetes.client import ApiClient
 
+from analysis.prometheus_connection import PrometheusConnection
 from analysis.templates import MetricTemplate, RevisionRef
 from kcanary.command_errors import CommandError
 from kcanary.kube import Cluster, annotations_of
@@ -101,7 +102,8 @@ def gather_from_client(
     api: ApiClient, namespace: str, name: str, prometheus_url: str | None
 ) -> ReportData:
     """`gather` for a caller that already holds a client (the demo); the client stays open."""
-    prometheus = PrometheusRange(prometheus_url) if prometheus_url else None
+    reach = PrometheusConnection(prometheus_url) if prometheus_url else None
+    prometheus = PrometheusRange(reach) if reach is not None else None
     try:
         return gather(Cluster(api, namespace), name, prometheus)
     finally:

@@ -16,6 +16,7 @@ from scripted_exporter import BOUNDS_MS, ScriptedExporter
 
 from analysis.counts import LatencyHistogram, RevisionCounts
 from analysis.prometheus import PrometheusSource
+from analysis.prometheus_connection import PrometheusConnection
 from analysis.templates import RevisionRef, builtin_template
 
 CANARY = RevisionRef(namespace="models", isvc="iris", workload="iris-predictor")
@@ -117,7 +118,9 @@ def test_counts_from_a_real_prometheus_are_exact(
     script.serve(stable, "stable-a", "503", latency_ms=3, n=1)
     script.scraped(phase=1)
 
-    incremental = PrometheusSource.connect(script.prometheus.url, timeout_s=5, lookback_s=30)
+    incremental = PrometheusSource.connect(
+        PrometheusConnection(script.prometheus.url, timeout_s=5), lookback_s=30
+    )
     midway = incremental.revision_counts(ISTIO, CANARY, since=since, at=datetime.now(UTC))
     assert midway == script.expected[canary].counts()
 
@@ -146,7 +149,7 @@ def test_counts_from_a_real_prometheus_are_exact(
     )
     assert incremental.queries_made == 2 * 3  # two readings, one query per quantity each
     from_scratch = PrometheusSource.connect(
-        script.prometheus.url, timeout_s=2.5, lookback_s=30, max_range_s=2
+        PrometheusConnection(script.prometheus.url, timeout_s=2.5), lookback_s=30, max_range_s=2
     )
     assert from_scratch.revision_counts(ISTIO, CANARY, since=since, at=at) == (
         script.expected[canary].counts()

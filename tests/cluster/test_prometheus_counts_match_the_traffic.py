@@ -18,6 +18,7 @@ from kubectl_harness import Kubectl
 
 from analysis.counts import RevisionCounts
 from analysis.prometheus import PrometheusSource
+from analysis.prometheus_connection import PrometheusConnection
 from analysis.query_result import NoData
 from analysis.templates import RevisionRef, builtin_template
 from sim.cluster import LocalCluster
@@ -29,7 +30,9 @@ SLOW_AND_FAILING = "sim://iris/v1?p50_ms=30&sigma=0.1&error_rate=0.15"
 @pytest.fixture
 def source(local_cluster: LocalCluster) -> Iterator[PrometheusSource]:
     assert local_cluster.prometheus is not None
-    reader = PrometheusSource.connect(local_cluster.prometheus.url, timeout_s=5)
+    reader = PrometheusSource.connect(
+        PrometheusConnection(local_cluster.prometheus.url, timeout_s=5)
+    )
     yield reader
     reader.close()
 

@@ -145,5 +145,5 @@ def test_prometheus_token_component_mounts_the_secret_read_only(
     mounts = {m["name"]: m for m in container["volumeMounts"]}
     assert mounts["prometheus-token"]["readOnly"] is True
     env = {e["name"]: e["value"] for e in container["env"]}
-    token_file = env["KCANARY_PROMETHEUS_TOKEN_FILE"]
+    token_file = env["KCANARY_PROMETHEUS_BEARER_TOKEN_FILE"]
     assert token_file == mounts["prometheus-token"]["mountPath"] + "/token"

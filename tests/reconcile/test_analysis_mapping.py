@@ -13,6 +13,7 @@ from fake_queries import FakeQueries
 
 from analysis.increase import Series
 from analysis.prometheus import PrometheusSource
+from analysis.prometheus_connection import PrometheusConnection
 from analysis.query_result import NoData, NoDataKind
 from analysis.settings import LatencyLimit, NoDataPolicy
 from analysis.templates import RevisionRef
@@ -241,7 +242,9 @@ def test_the_default_harm_margins_are_zero() -> None:
 
 def test_an_unreachable_prometheus_is_counted_by_reason_in_the_controllers_metrics() -> None:
     metrics = MetricsRecorder()
-    analyst = PrometheusAnalyst.connect("http://127.0.0.1:9", metrics=metrics, timeout_s=2.0)
+    analyst = PrometheusAnalyst.connect(
+        PrometheusConnection("http://127.0.0.1:9", timeout_s=2.0), metrics=metrics
+    )
     try:
         result = analyst.analyse(job(plan_of(), START + timedelta(seconds=30)))
     finally:
