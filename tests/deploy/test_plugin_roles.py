@@ -27,10 +27,11 @@ READS: dict[str, tuple[str, str, str]] = {
     "events": (*EVENTS, "list"),
     "watch_events": (*EVENTS, "watch"),
 }
-# Only the action verbs make these: they change the InferenceService, and an
+# Only the action verbs and `set model` make these: they change the InferenceService, and an
 # action waits on a watch of it for the controller's answer.
 CHANGES: dict[str, tuple[str, str, str]] = {
     "set_action": (*ISVCS, "patch"),
+    "set_model": (*ISVCS, "patch"),
     "watch_isvc": (*ISVCS, "watch"),
 }
 # Kubernetes's own `view` role already grants these, so kcanary's roles leave them out.
