@@ -23,6 +23,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kcanary.status_command",
     "kcanary.action_commands",
     "kcanary.history_command",
+    "kcanary.set_command",
+    "kcanary.lint_command",
     "kcanary.sensitivity_command",
     "kcanary.report_command",
     "kcanary.controller_command",

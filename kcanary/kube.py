@@ -112,6 +112,14 @@ class Cluster:
         )
         return cast(JsonObject, patched)
 
+    def set_model(self, name: str, model: JsonObject) -> JsonObject:
+        """Change fields of the ISVC's `spec.predictor.model` (a merge patch, as a CI would)."""
+        patch = {"spec": {"predictor": {"model": model}}}
+        patched = self._custom.patch_namespaced_custom_object(
+            ISVC_GROUP, ISVC_VERSION, self.namespace, ISVC_PLURAL, name, patch
+        )
+        return cast(JsonObject, patched)
+
     def watch_isvc(
         self, name: str, resource_version: str, timeout: float
     ) -> Iterator[tuple[str, JsonObject]]:

@@ -32,7 +32,6 @@ from reconcile.analysis_run import (
     AnalysisPlan,
     Analyst,
     analysis_due,
-    analysis_plan,
     revision_refs,
     warming_up,
 )
@@ -46,7 +45,7 @@ from reconcile.observe import (
     primary_workload,
     promotion_complete,
 )
-from reconcile.primary_copy import CannotPin, is_primary_copy, pin_method
+from reconcile.primary_copy import is_primary_copy
 from reconcile.resources import (
     ClusterStore,
     ObjectReader,
@@ -55,10 +54,11 @@ from reconcile.resources import (
     annotations_of,
     resource_version,
 )
-from reconcile.routing import MODE_ANNOTATION, RouteChoice, Routing
+from reconcile.routing import RouteChoice, Routing
+from reconcile.spec_check import check_spec
 from reconcile.status_writer import InferenceRollouts
 from rollout.actions import ConsumeAction, HandBack
-from rollout.annotations import InvalidStrategy, is_managed, parse_strategy
+from rollout.annotations import InvalidStrategy, is_managed
 from rollout.evidence import AnalysisResult
 from rollout.machine import step
 from rollout.observations import ManualRequest, Observations, Workload
@@ -302,20 +302,13 @@ class Reconciler:
                 # Deleting the copy while the route still sends to it would drop traffic.
                 raise ActionFailed(f"cannot hand traffic back yet: {router.message}")
             return _Usable(None, router)
-        strategy = parse_strategy(annotations_of(isvc))
-        if isinstance(strategy, InvalidStrategy):
-            return _Usable(strategy)
-        if strategy.uses_primary_copy:
-            pin = pin_method(dict((isvc.get("spec") or {}).get("predictor") or {}))
-            if isinstance(pin, CannotPin):
-                return _Usable(InvalidStrategy(MODE_ANNOTATION, pin.message))
-        plan = analysis_plan(strategy)
-        if isinstance(plan, InvalidStrategy):
-            return _Usable(plan)
-        router = self._routing.router_for(strategy, isvc)
+        checked = check_spec(isvc)
+        if isinstance(checked, InvalidStrategy):
+            return _Usable(checked)
+        router = self._routing.router_for(checked.strategy, isvc)
         if isinstance(router, InvalidStrategy):
             return _Usable(router)
-        return _Usable(strategy, router, plan)
+        return _Usable(checked.strategy, router, checked.plan)
 
     # -- observing -------------------------------------------------------------------------------
 
