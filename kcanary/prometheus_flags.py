@@ -10,6 +10,7 @@ header without a colon, each fail with one line naming the flag, never a traceba
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,16 @@ def add_connection_flags(parser: argparse.ArgumentParser | Any) -> None:
         type=Path,
         metavar="F",
         help="file with a bearer token (re-read on every query)",
+    )
+    # The name of earlier versions, kept so existing Deployments keep working; not listed.
+    old = os.environ.get("KCANARY_PROMETHEUS_TOKEN_FILE")
+    if old and "KCANARY_PROMETHEUS_BEARER_TOKEN_FILE" not in os.environ:
+        parser.set_defaults(prometheus_bearer_token_file=Path(old))
+    parser.add_argument(
+        "--prometheus-token-file",
+        dest="prometheus_bearer_token_file",
+        type=Path,
+        help=argparse.SUPPRESS,
     )
     add_env_flag(
         parser,

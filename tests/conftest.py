@@ -8,6 +8,7 @@ The server is started once and shared, so tests must use their own namespaces an
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -24,6 +25,19 @@ from kubernetes import client as k8s_client
 
 from sim.apiserver.server import APIServer
 from sim.cluster import LocalCluster, LocalClusterConfig
+
+
+@pytest.fixture(autouse=True)
+def _no_log_handler_outlives_its_test() -> Iterator[None]:
+    """A command run in-process (`kcanary controller ...`) points the root logger at the
+    stderr of its moment, which pytest closes after the test; a later test's warnings would then
+    print "--- Logging error ---" into the output it checks. Handlers a test added go with it."""
+    root = logging.getLogger()
+    before = set(root.handlers)
+    yield
+    for handler in root.handlers[:]:
+        if handler not in before and type(handler) is logging.StreamHandler:
+            root.removeHandler(handler)
 
 
 @pytest.fixture(scope="session")

@@ -207,3 +207,17 @@ def test_a_timeout_that_is_no_duration_is_refused_by_the_parser(
     with pytest.raises(SystemExit):
         parsed(["--prometheus-timeout", "soon"])
     assert "argument --prometheus-timeout: invalid duration 'soon'" in capsys.readouterr().err
+
+
+def test_the_token_file_flag_and_variable_of_earlier_versions_still_work(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    token = tmp_path / "token"
+    token.write_text("t0ken\n")
+    assert connection(parsed([f"--prometheus-token-file={token}"]), URL).bearer_token_file == token
+    monkeypatch.setenv("KCANARY_PROMETHEUS_TOKEN_FILE", str(token))
+    assert connection(parsed([]), URL).bearer_token_file == token
+    newer = tmp_path / "newer"
+    newer.write_text("n3wer\n")
+    monkeypatch.setenv("KCANARY_PROMETHEUS_BEARER_TOKEN_FILE", str(newer))
+    assert connection(parsed([]), URL).bearer_token_file == newer
