@@ -20,6 +20,8 @@ from kubernetes.client.exceptions import ApiException
 
 FAILED = 1
 """Exit code of a command that could not do what was asked (kubectl's)."""
+BAD_INPUT = 2
+"""Exit code of a command given input it cannot use, as argparse exits on a usage error."""
 
 
 class CommandError(Exception):

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from kcanary.demo_scenarios import ROUTERS, SCENARIOS
+from kcanary.flags import parse_duration
 
 
 def register(subparsers: Any) -> None:
@@ -46,10 +47,10 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=parse_duration,
         default=240.0,
-        metavar="SECONDS",
-        help="give up if the rollout has not ended by then (default 240)",
+        metavar="DURATION",
+        help="give up if the rollout has not ended by then, e.g. 10m (default 4m)",
     )
     parser.set_defaults(func=run, extra="local")
 

@@ -2,37 +2,29 @@
 
 `--prometheus-url` is also read from `KCANARY_PROMETHEUS_URL`, and so on: a Deployment can set
 every flag from a ConfigMap or Secret without templating its command line. A flag given on the
-command line wins over the environment.
+command line wins over the environment. Durations are read as the annotations read them
+(rollout.durations), so `30` is refused here as it is there.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
 from collections.abc import Mapping
 from typing import Any
 
-_DURATION = re.compile(
-    r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?"
-    r"(?:(\d+(?:\.\d+)?)ms)?$"
-)
+from rollout.durations import DurationError
+from rollout.durations import parse_duration as annotation_duration
 
 
 def parse_duration(text: str) -> float:
-    """`1h30m`, `2m`, `30s`, `1.5s`, `500ms` or a bare number of seconds -> seconds."""
-    value = text.strip()
+    """`1h30m`, `2m`, `30s`, `1.5s`, `500ms` -> seconds, read as annotations are read (a bare
+    number is refused: `30` could be seconds or minutes), so a flag and an annotation accept the
+    same durations and refuse the same ones with the same message."""
     try:
-        return float(value)
-    except ValueError:
-        pass
-    match = _DURATION.match(value)
-    if not value or match is None or not any(match.groups()):
-        raise argparse.ArgumentTypeError(
-            f"invalid duration {text!r}: use a number with a unit, e.g. 30s, 2m, 1h30m, 500ms"
-        )
-    hours, minutes, seconds, millis = (float(g) if g else 0.0 for g in match.groups())
-    return hours * 3600 + minutes * 60 + seconds + millis / 1000
+        return annotation_duration(text).total_seconds()
+    except DurationError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def env_name(flag: str) -> str:

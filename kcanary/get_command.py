@@ -1,5 +1,8 @@
 """`kcanary get [NAME] [-w]`: rollouts at a glance, or one rollout with its evidence and Events.
 
+Listing takes kubectl's `-l SELECTOR` (read by the API server against the InferenceServices'
+labels), `--no-headers` and `-o name`; `kcanary list` is `get` without NAME.
+
 With `-w` the view follows the API's watch of InferenceRollouts (and of the ISVC's Events):
 on a terminal it is redrawn in place (with `rich`, which the `local` extra brings), into a pipe
 or without `rich` every change is appended as a plain line, so `kcanary get iris -w | tee log`
@@ -17,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from kcanary.command_errors import CommandError, reports_errors
+from kcanary.command_errors import BAD_INPUT, CommandError, reports_errors
 from kcanary.kube import Cluster, JsonObject, add_cluster_flags, connect, event_order
 from kcanary.rollout_feed import Feed, follow_events, follow_rollouts
 from kcanary.rollout_view import (
@@ -29,7 +32,9 @@ from kcanary.rollout_view import (
     list_row,
 )
 
-OUTPUTS = ("yaml", "json", "wide")
+OUTPUTS = ("yaml", "json", "wide", "name")
+NAME_PREFIX = "inferencerollout.kcanary.io/"
+"""`-o name` prints `NAME_PREFIX + name`, the resource.group/name kubectl prints."""
 
 
 def register(subparsers: Any) -> None:
@@ -43,11 +48,36 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("name", nargs="?", metavar="NAME", help="the InferenceService")
+    _add_view_flags(parser)
+    listing = subparsers.add_parser(
+        "list",
+        help="list rollouts (get without NAME)",
+        description="List the InferenceRollouts of a namespace, or of all with -A: "
+        "`kcanary get` without NAME.",
+    )
+    _add_view_flags(listing)
+    listing.set_defaults(name=None)
+
+
+def _add_view_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-w", "--watch", action="store_true", help="keep watching and show every change"
     )
     parser.add_argument(
-        "-o", "--output", choices=OUTPUTS, help="yaml, json, or wide (more columns)"
+        "-o",
+        "--output",
+        choices=OUTPUTS,
+        help="yaml, json, wide (more columns), or name (inferencerollout.kcanary.io/NAME)",
+    )
+    parser.add_argument(
+        "-l",
+        "--selector",
+        metavar="SELECTOR",
+        help="only the rollouts of InferenceServices whose labels match, as kubectl reads "
+        "selectors: team=fraud,tier!=dev or 'env in (prod,staging)'",
+    )
+    parser.add_argument(
+        "--no-headers", action="store_true", help="leave out the header line of a table"
     )
     add_cluster_flags(parser, all_namespaces=True)
     parser.set_defaults(func=run)
@@ -59,11 +89,21 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(
             "a rollout cannot be shown by name across all namespaces: drop -A or NAME"
         )
+    if args.name and args.selector is not None:
+        raise CommandError(
+            "a rollout cannot be shown by name and selector at once: drop -l or NAME", BAD_INPUT
+        )
+    if args.watch and args.selector is not None:
+        # The selector reads the InferenceServices' labels, which a watch of the rollouts
+        # does not carry: a watch would show rollouts the selector does not match.
+        raise CommandError(
+            "-l cannot be combined with -w: watch all rollouts, or list with -l", BAD_INPUT
+        )
     cluster = connect(args)
     try:
         if args.name:
-            return _one(cluster, args.name, args.output, args.watch)
-        return _many(cluster, args.output, args.watch, args.all_namespaces)
+            return _one(cluster, args.name, args.output, args.watch, not args.no_headers)
+        return _many(cluster, args)
     finally:
         cluster.close()
 
@@ -71,11 +111,11 @@ def run(args: argparse.Namespace) -> int:
 # -- one rollout ---------------------------------------------------------------------------------
 
 
-def _one(cluster: Cluster, name: str, output: str | None, watch: bool) -> int:
+def _one(cluster: Cluster, name: str, output: str | None, watch: bool, headers: bool) -> int:
     isvc = cluster.managed_isvc(name)
     rollout = cluster.rollout(name)
     wide = output == "wide"
-    if output in ("yaml", "json"):
+    if output in ("yaml", "json", "name"):
         if rollout is None and not watch:
             raise CommandError(_no_rollout(cluster, name))
         if not watch:
@@ -98,7 +138,7 @@ def _one(cluster: Cluster, name: str, output: str | None, watch: bool) -> int:
     try:
         if _redraws():
             return _redraw_one(cluster, name, isvc, feed, wide)
-        return _append_one(feed, wide)
+        return _append_one(feed, wide, headers)
     finally:
         feed.close()
 
@@ -125,12 +165,13 @@ def _redraw_one(cluster: Cluster, name: str, isvc: JsonObject, feed: Feed, wide:
             live.update(detail_renderable(view, wide=wide), refresh=True)
 
 
-def _append_one(feed: Feed, wide: bool) -> int:
+def _append_one(feed: Feed, wide: bool, headers: bool) -> int:
     """One line per change: the rollout as a row, an Event as `event: TYPE REASON message`.
     A rollout row is printed only when something other than its age changed (every analysis
     rewrites the status, mostly with the same verdict)."""
     header = list_header(wide=wide)
-    print("   ".join(header), flush=True)
+    if headers:
+        print("   ".join(header), flush=True)
     last_row: tuple[str, ...] = ()
     while True:
         change = feed.next()
@@ -166,23 +207,31 @@ def _no_rollout(cluster: Cluster, name: str) -> str:
 # -- many rollouts -------------------------------------------------------------------------------
 
 
-def _many(cluster: Cluster, output: str | None, watch: bool, all_namespaces: bool) -> int:
+def _many(cluster: Cluster, args: argparse.Namespace) -> int:
+    output: str | None = args.output
+    all_namespaces: bool = args.all_namespaces
+    headers = not args.no_headers
     wide = output == "wide"
-    if watch:
+    if args.watch:
         feed = Feed()
         changes = follow_rollouts(
             cluster, all_namespaces=all_namespaces, stop=feed.stopping, notify=feed.notify
         )
         feed.add("rollout", changes)
         try:
-            if output in ("yaml", "json"):
+            if output in ("yaml", "json", "name"):
                 return _append_objects(feed, output)
             if _redraws():
-                return _redraw_many(feed, wide, all_namespaces)
-            return _append_many(feed, wide, all_namespaces)
+                return _redraw_many(feed, wide, all_namespaces, headers)
+            return _append_many(feed, wide, all_namespaces, headers)
         finally:
             feed.close()
     items, _ = cluster.rollouts(all_namespaces=all_namespaces)
+    if args.selector is not None:
+        # The selector is for the InferenceServices, which people label; an InferenceRollout
+        # carries only the controller's label, and the name of its InferenceService.
+        selected = cluster.selected_isvcs(args.selector, all_namespaces=all_namespaces)
+        items = [item for item in items if _key(item) in selected]
     if output in ("yaml", "json"):
         _dump({"apiVersion": "v1", "kind": "List", "items": items}, output)
         return 0
@@ -190,13 +239,22 @@ def _many(cluster: Cluster, output: str | None, watch: bool, all_namespaces: boo
         where = "any namespace" if all_namespaces else f"{cluster.namespace} namespace"
         print(f"No rollouts found in {where}.", file=sys.stderr)
         return 0
+    if output == "name":
+        print("\n".join(NAME_PREFIX + str(item["metadata"]["name"]) for item in items))
+        return 0
     now = datetime.now(UTC)
     rows = [list_row(item, now=now, wide=wide, all_namespaces=all_namespaces) for item in items]
-    print("\n".join(columns(list_header(wide=wide, all_namespaces=all_namespaces), rows)))
+    lines = columns(list_header(wide=wide, all_namespaces=all_namespaces), rows)
+    print("\n".join(lines if headers else lines[1:]))
     return 0
 
 
-def _redraw_many(feed: Feed, wide: bool, all_namespaces: bool) -> int:
+def _key(rollout: JsonObject) -> tuple[str, str]:
+    meta = rollout["metadata"]
+    return str(meta.get("namespace", "")), str(meta["name"])
+
+
+def _redraw_many(feed: Feed, wide: bool, all_namespaces: bool, headers: bool) -> int:
     from rich.live import Live
 
     from kcanary.rollout_live import list_renderable
@@ -208,8 +266,7 @@ def _redraw_many(feed: Feed, wide: bool, all_namespaces: bool) -> int:
             change = feed.next()
             if change.error is not None:
                 raise change.error
-            meta = change.obj["metadata"]
-            key = (str(meta.get("namespace", "")), str(meta["name"]))
+            key = _key(change.obj)
             if change.type == "DELETED":
                 known.pop(key, None)
             else:
@@ -219,11 +276,12 @@ def _redraw_many(feed: Feed, wide: bool, all_namespaces: bool) -> int:
                 list_row(known[k], now=now, wide=wide, all_namespaces=all_namespaces)
                 for k in sorted(known)
             ]
-            live.update(list_renderable(header, rows), refresh=True)
+            live.update(list_renderable(header, rows, headers=headers), refresh=True)
 
 
-def _append_many(feed: Feed, wide: bool, all_namespaces: bool) -> int:
-    print("   ".join(list_header(wide=wide, all_namespaces=all_namespaces)), flush=True)
+def _append_many(feed: Feed, wide: bool, all_namespaces: bool, headers: bool) -> int:
+    if headers:
+        print("   ".join(list_header(wide=wide, all_namespaces=all_namespaces)), flush=True)
     while True:
         change = feed.next()
         if change.error is not None:
@@ -244,6 +302,9 @@ def _append_objects(feed: Feed, output: str) -> int:
 
 def _dump(obj: JsonObject | None, output: str, *, stream: bool = False) -> None:
     """Print as kubectl does; a stream of YAML documents is separated by `---`."""
+    if output == "name":
+        print(NAME_PREFIX + str((obj or {}).get("metadata", {}).get("name", "")), flush=True)
+        return
     if output == "json":
         print(json.dumps(obj, indent=4), flush=True)
         return

@@ -24,7 +24,7 @@ from kubernetes import watch as k8s_watch
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-from kcanary.command_errors import CommandError
+from kcanary.command_errors import BAD_INPUT, CommandError
 from rollout.annotations import ACTION, STRATEGY
 
 JsonObject = dict[str, Any]
@@ -119,6 +119,35 @@ class Cluster:
             ISVC_GROUP, ISVC_VERSION, self.namespace, ISVC_PLURAL, name, patch
         )
         return cast(JsonObject, patched)
+
+    def selected_isvcs(
+        self, selector: str, *, all_namespaces: bool = False
+    ) -> set[tuple[str, str]]:
+        """(namespace, name) of the InferenceServices whose labels match `selector`, which the API
+        server reads (`labelSelector`, as kubectl passes `-l`); a selector it cannot read is a
+        usage error that carries the server's own words."""
+        try:
+            listed: Any
+            if all_namespaces:
+                listed = self._custom.list_cluster_custom_object(
+                    ISVC_GROUP, ISVC_VERSION, ISVC_PLURAL, label_selector=selector
+                )
+            else:
+                listed = self._custom.list_namespaced_custom_object(
+                    ISVC_GROUP, ISVC_VERSION, self.namespace, ISVC_PLURAL, label_selector=selector
+                )
+        except ApiException as error:
+            if error.status == 400:
+                raise CommandError(
+                    f"invalid selector {selector!r}: {_server_message(error)}: write it as "
+                    "kubectl does, e.g. -l team=fraud,tier!=dev or -l 'env in (prod,staging)'",
+                    BAD_INPUT,
+                ) from None
+            raise
+        return {
+            (str(item["metadata"].get("namespace", "")), str(item["metadata"]["name"]))
+            for item in listed.get("items") or []
+        }
 
     def watch_isvc(
         self, name: str, resource_version: str, timeout: float
@@ -310,6 +339,14 @@ def event_order(event: Mapping[str, Any]) -> tuple[str, int]:
     )
     version = str(meta.get("resourceVersion") or "0")
     return str(when), int(version) if version.isdigit() else 0
+
+
+def _server_message(error: ApiException) -> str:
+    """The message of the Status the API server answered with, else the HTTP reason."""
+    try:
+        return str(json.loads(error.body or "").get("message") or error.reason)
+    except (TypeError, ValueError, AttributeError):
+        return str(error.reason)
 
 
 def _events_about(name: str) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kcanary.command_errors import CommandError, reports_errors
-from kcanary.flags import add_env_flag
+from kcanary.flags import add_env_flag, parse_duration
 from kcanary.kube import add_cluster_flags, connect
 from kcanary.prometheus_flags import add_connection_flags, connection
 
@@ -43,8 +43,8 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--rate-window",
-        type=int,
-        metavar="SECONDS",
+        type=parse_duration,
+        metavar="DURATION",
         help="range of rate() for the per-revision series (default: from the rollout's length; "
         "make it at least 4 scrape intervals)",
     )
@@ -60,8 +60,10 @@ def run(args: argparse.Namespace) -> int:
     from kcanary.report.gather import gather
     from kcanary.report.prometheus_range import PrometheusRange
 
-    if args.rate_window is not None and args.rate_window < 1:
-        raise CommandError(f"--rate-window must be at least 1 second, got {args.rate_window}")
+    # The report asks Prometheus for rate() over whole seconds.
+    rate_window_s = None if args.rate_window is None else round(args.rate_window)
+    if rate_window_s is not None and rate_window_s < 1:
+        raise CommandError(f"--rate-window must be at least 1s, got {args.rate_window:g}s")
     out: Path = args.out if args.out is not None else Path(f"kcanary-report-{args.name}")
     if out.exists() and not out.is_dir():
         raise CommandError(f"--out {out} is a file: give a directory")
@@ -72,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     prometheus = PrometheusRange(reach) if reach is not None else None
     cluster = connect(args)
     try:
-        data = gather(cluster, args.name, prometheus, rate_window_s=args.rate_window)
+        data = gather(cluster, args.name, prometheus, rate_window_s=rate_window_s)
     finally:
         cluster.close()
         if prometheus is not None:

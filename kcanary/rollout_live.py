@@ -66,8 +66,11 @@ def detail_renderable(view: RolloutView, *, wide: bool = False) -> RenderableTyp
     return Group(*parts)
 
 
-def list_renderable(header: Sequence[str], rows: Sequence[Sequence[str]]) -> RenderableType:
+def list_renderable(
+    header: Sequence[str], rows: Sequence[Sequence[str]], *, headers: bool = True
+) -> RenderableType:
     table = _table(None, tuple(header))
+    table.show_header = headers
     phase_at = list(header).index("PHASE")
     for row in rows:
         cells: list[Text | str] = list(row)

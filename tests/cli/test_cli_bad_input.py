@@ -13,6 +13,7 @@ import yaml
 from cli_controller_double import ControllerDouble
 from cli_harness import Kcanary
 
+from kcanary.cli import main
 from sim.apiserver.kubeconfig import kubeconfig_document, write_kubeconfig
 
 COMMANDS = [
@@ -150,8 +151,39 @@ def test_a_bad_timeout_is_a_usage_error_that_shows_the_format(kcanary: Kcanary) 
     result = kcanary("status", "iris", "--timeout", "soon")
 
     assert result.code == 2
-    assert "invalid duration 'soon': use a number with a unit, e.g. 30s" in result.err
+    assert result.err.splitlines()[-1] == (
+        'kcanary status: error: argument --timeout: "soon" is not a duration: use a number with '
+        "a unit, like 30s, 2m, 1h30m or 250ms"
+    )
     assert "Traceback" not in result.err
+
+
+@pytest.mark.parametrize(
+    ("argv", "flag"),
+    [
+        (["status", "iris", "--timeout", "30"], "--timeout"),
+        (["pause", "iris", "--timeout", "30"], "--timeout"),
+        (["demo", "--timeout", "240"], "--timeout"),
+        (["report", "iris", "--rate-window", "60"], "--rate-window"),
+        (["controller", "--lease-duration", "15"], "--lease-duration"),
+        (["controller", "--prometheus-timeout", "10"], "--prometheus-timeout"),
+    ],
+)
+def test_a_bare_number_is_refused_as_a_duration_as_annotations_refuse_it(
+    argv: list[str], flag: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every duration flag reads durations as the annotations do: `30` could be seconds or
+    minutes, so it is a usage error (exit 2) that names the flag and shows the format."""
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+
+    assert exited.value.code == 2
+    last = capsys.readouterr().err.splitlines()[-1]
+    number = argv[argv.index(flag) + 1]
+    assert last.endswith(
+        f'error: argument {flag}: "{number}" is not a duration: use a number with a unit, '
+        "like 30s, 2m, 1h30m or 250ms"
+    )
 
 
 def test_the_namespace_defaults_to_the_kubeconfig_contexts(

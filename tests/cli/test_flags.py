@@ -7,20 +7,32 @@ import argparse
 import pytest
 
 from kcanary.flags import add_env_flag, parse_address, parse_duration
+from rollout.durations import DurationError
+from rollout.durations import parse_duration as annotation_duration
 
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("30s", 30), ("2m", 120), ("1h30m", 5400), ("1.5s", 1.5), ("500ms", 0.5), ("15", 15)],
+    [("30s", 30), ("2m", 120), ("1h30m", 5400), ("1.5s", 1.5), ("500ms", 0.5)],
 )
 def test_durations_parse_to_seconds(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "abc", "10x", "m"])
+@pytest.mark.parametrize("text", ["", "abc", "10x", "m", "15", "1.5"])
 def test_bad_durations_say_how_to_write_one(text: str) -> None:
-    with pytest.raises(argparse.ArgumentTypeError, match=r"e\.g\. 30s, 2m"):
+    """A bare number is refused as the annotations refuse it, with the same message."""
+    with pytest.raises(argparse.ArgumentTypeError) as raised:
         parse_duration(text)
+    with pytest.raises(DurationError) as annotation:
+        annotation_duration(text)
+    assert str(raised.value) == str(annotation.value)
+    assert "use a number with a unit, like 30s, 2m, 1h30m or 250ms" in str(raised.value)
+
+
+def test_negative_durations_are_refused_as_annotations_refuse_them() -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="is negative: use 0s"):
+        parse_duration("-5s")
 
 
 def test_addresses_default_to_all_interfaces() -> None:

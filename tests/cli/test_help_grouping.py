@@ -15,7 +15,7 @@ from kcanary import bench_command, demo_command, local_cluster_command
 from kcanary.cli import build_parser
 
 USER_VERBS = (
-    "get", "status", "promote", "abort", "pause", "resume", "retry", "history", "set",
+    "get", "list", "status", "promote", "abort", "pause", "resume", "retry", "history", "set",
     "lint", "sensitivity", "report", "controller", "version", "completion", "dev",
 )  # fmt: skip
 DEV_COMMANDS = ("local-cluster", "demo", "bench")

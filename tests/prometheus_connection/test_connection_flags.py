@@ -206,7 +206,7 @@ def test_a_timeout_that_is_no_duration_is_refused_by_the_parser(
 ) -> None:
     with pytest.raises(SystemExit):
         parsed(["--prometheus-timeout", "soon"])
-    assert "argument --prometheus-timeout: invalid duration 'soon'" in capsys.readouterr().err
+    assert 'argument --prometheus-timeout: "soon" is not a duration' in capsys.readouterr().err
 
 
 def test_the_token_file_flag_and_variable_of_earlier_versions_still_work(

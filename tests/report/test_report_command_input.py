@@ -13,7 +13,8 @@ from kcanary.cli import main
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--rate-window", "0"], "--rate-window must be at least 1 second"),
+        (["--rate-window", "0s"], "--rate-window must be at least 1s, got 0s"),
+        (["--rate-window", "400ms"], "--rate-window must be at least 1s, got 0.4s"),
         (["--prometheus-url", "localhost:9090"], "must start with http:// or https://"),
     ],
 )
