@@ -32,6 +32,7 @@ from rollout.actions import (
     SetWeight,
 )
 from rollout.revision import revision_of
+from traffic.json_patch import add, guard, json_patch, remove, replace
 from traffic.router import Router
 from traffic.store import AlreadyExists, Conflict, Invalid, JsonObject, NotFound, PatchType
 from traffic.weighted_route import contains
@@ -138,11 +139,11 @@ class Executor:
             return
         self._store.patch(
             ref,
-            [
-                {"op": "replace", "path": "/spec", "value": desired["spec"]},
-                {"op": "add", "path": "/metadata/labels", "value": labels},
-                {"op": "add", "path": "/metadata/annotations", "value": annotations},
-            ],
+            json_patch(
+                replace(("spec",), desired["spec"]),
+                add(("metadata", "labels"), labels),
+                add(("metadata", "annotations"), annotations),
+            ),
             resource_version=resource_version(current),
             patch_type=PatchType.JSON,
         )
@@ -162,11 +163,11 @@ class Executor:
     # -- manual actions -------------------------------------------------------------------------
 
     def _consume(self, action: str, context: ActionContext) -> None:
-        path = "/metadata/annotations/" + ACTION_ANNOTATION.replace("~", "~0").replace("/", "~1")
+        path = ("metadata", "annotations", ACTION_ANNOTATION)
         try:
             removed = self._store.patch(
                 context.objects.isvc,
-                [{"op": "test", "path": path, "value": action}, {"op": "remove", "path": path}],
+                json_patch(guard(path, action), remove(path)),
                 resource_version=None,
                 patch_type=PatchType.JSON,
             )
