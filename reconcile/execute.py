@@ -13,10 +13,10 @@ A before-commit action that cannot be done raises (a store error, a router error
 from __future__ import annotations
 
 import contextlib
-import logging
 from dataclasses import dataclass, field
 
 from reconcile.events import EventRecorder, InvolvedObject
+from reconcile.log_fields import rollout_logger
 from reconcile.metrics import MetricsRecorder
 from reconcile.observe import ACTION_ANNOTATION, PRIMARY_REVISION_ANNOTATION
 from reconcile.primary_copy import CannotPin, build_primary, is_primary_copy
@@ -37,7 +37,7 @@ from traffic.router import Router
 from traffic.store import AlreadyExists, Conflict, Invalid, JsonObject, NotFound, PatchType
 from traffic.weighted_route import contains
 
-log = logging.getLogger(__name__)
+log = rollout_logger(__name__)
 
 
 class ActionFailed(Exception):
