@@ -19,7 +19,6 @@ workers after their current reconcile, releases the lease and closes the watches
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from reconcile.kube_listwatch import KubeListWatch
 from reconcile.kube_sinks import KubeEventSink, KubeLeaseStore
 from reconcile.kube_store import KubeStore
 from reconcile.leader import LeaderElector, LeaseConfig
+from reconcile.log_fields import about_rollout, rollout_logger
 from reconcile.low_traffic import TrafficReader
 from reconcile.metrics import MetricsRecorder
 from reconcile.primary_copy import is_primary_copy
@@ -50,7 +50,7 @@ from traffic.istio import VIRTUAL_SERVICE
 from traffic.store import JsonObject, ObjectRef, ResourceType
 from traffic.target import MANAGED_BY_LABEL
 
-log = logging.getLogger(__name__)
+log = rollout_logger(__name__)
 
 KSERVE_DEPLOYMENT_LABEL = "serving.kserve.io/inferenceservice"
 """KServe labels the Deployments it makes with the ISVC's name; only those are watched."""
@@ -335,7 +335,8 @@ class Controller:
                 if self._leading.is_set():
                     self._reconcile(key)
             except Exception:  # a bug in one reconcile must not kill the worker
-                log.exception("%s/%s: reconcile failed unexpectedly", *key)
+                with about_rollout(*key):
+                    log.exception("%s/%s: reconcile failed unexpectedly", *key)
                 self.metrics.reconcile_errors.inc()
                 self.queue.add_rate_limited(key)
             finally:

@@ -9,7 +9,6 @@ Events are best effort: a failure to record one is logged, never raised into a r
 from __future__ import annotations
 
 import hashlib
-import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -18,8 +17,9 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from reconcile.errors import APIError, APINotFound
+from reconcile.log_fields import rollout_logger
 
-log = logging.getLogger(__name__)
+log = rollout_logger(__name__)
 
 COMPONENT = "kcanary-controller"
 _CACHE_SIZE = 4096

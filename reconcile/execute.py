@@ -13,10 +13,10 @@ A before-commit action that cannot be done raises (a store error, a router error
 from __future__ import annotations
 
 import contextlib
-import logging
 from dataclasses import dataclass, field
 
 from reconcile.events import EventRecorder, InvolvedObject
+from reconcile.log_fields import rollout_logger
 from reconcile.metrics import MetricsRecorder
 from reconcile.observe import ACTION_ANNOTATION, PRIMARY_REVISION_ANNOTATION
 from reconcile.primary_copy import CannotPin, build_primary, is_primary_copy
@@ -32,11 +32,12 @@ from rollout.actions import (
     SetWeight,
 )
 from rollout.revision import revision_of
+from traffic.json_patch import add, guard, json_patch, remove, replace
 from traffic.router import Router
 from traffic.store import AlreadyExists, Conflict, Invalid, JsonObject, NotFound, PatchType
 from traffic.weighted_route import contains
 
-log = logging.getLogger(__name__)
+log = rollout_logger(__name__)
 
 
 class ActionFailed(Exception):
@@ -138,11 +139,11 @@ class Executor:
             return
         self._store.patch(
             ref,
-            [
-                {"op": "replace", "path": "/spec", "value": desired["spec"]},
-                {"op": "add", "path": "/metadata/labels", "value": labels},
-                {"op": "add", "path": "/metadata/annotations", "value": annotations},
-            ],
+            json_patch(
+                replace(("spec",), desired["spec"]),
+                add(("metadata", "labels"), labels),
+                add(("metadata", "annotations"), annotations),
+            ),
             resource_version=resource_version(current),
             patch_type=PatchType.JSON,
         )
@@ -162,11 +163,11 @@ class Executor:
     # -- manual actions -------------------------------------------------------------------------
 
     def _consume(self, action: str, context: ActionContext) -> None:
-        path = "/metadata/annotations/" + ACTION_ANNOTATION.replace("~", "~0").replace("/", "~1")
+        path = ("metadata", "annotations", ACTION_ANNOTATION)
         try:
             removed = self._store.patch(
                 context.objects.isvc,
-                [{"op": "test", "path": path, "value": action}, {"op": "remove", "path": path}],
+                json_patch(guard(path, action), remove(path)),
                 resource_version=None,
                 patch_type=PatchType.JSON,
             )

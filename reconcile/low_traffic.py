@@ -17,7 +17,6 @@ analysis itself reports missing data.
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,10 +27,11 @@ from analysis.query_result import NoData, NoDataKind
 from analysis.required_traffic import CATCH_PROBABILITY, PlanShape, required_rps
 from analysis.settings import AnalysisSettings
 from analysis.templates import MetricTemplate, RevisionRef
+from reconcile.log_fields import rollout_logger
 from rollout.durations import format_duration
 from rollout.strategy import Strategy
 
-log = logging.getLogger(__name__)
+log = rollout_logger(__name__)
 
 REASON = "LowTraffic"
 LOOKBACK = timedelta(minutes=5)

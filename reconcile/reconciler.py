@@ -20,7 +20,6 @@ has not yet seen is not taken twice either (`_answered`).
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable
@@ -37,6 +36,7 @@ from reconcile.analysis_run import (
 )
 from reconcile.events import EventRecorder, InvolvedObject
 from reconcile.execute import ActionContext, ActionFailed, Executor
+from reconcile.log_fields import about_rollout, note_state, rollout_logger
 from reconcile.low_traffic import LOOKBACK, REASON, TrafficReader, low_traffic_message
 from reconcile.metrics import MetricsRecorder
 from reconcile.observe import (
@@ -72,7 +72,7 @@ from traffic.errors import RouteError
 from traffic.router import Router
 from traffic.store import Conflict, JsonObject, ObjectRef, StoreError
 
-log = logging.getLogger(__name__)
+log = rollout_logger(__name__)
 
 VISIBILITY_LABEL = "networking.kserve.io/visibility"
 _SETTLED = (Phase.STABLE, Phase.ROLLED_BACK, Phase.ABORTED)
@@ -142,17 +142,18 @@ class Reconciler:
 
     def reconcile(self, key: RolloutKey) -> ReconcileOutcome:
         started = time.monotonic()
-        try:
-            return self._reconcile(RolloutObjects.of(key))
-        except Conflict as error:
-            log.info("%s/%s: %s; retrying", key[0], key[1], error)
-            return ReconcileOutcome(error=error, conflict=True)
-        except (StoreError, RouteError, ActionFailed, StatusError) as error:
-            log.warning("%s/%s: %s", key[0], key[1], error)
-            self._metrics.reconcile_errors.inc()
-            return ReconcileOutcome(error=error)
-        finally:
-            self._metrics.reconcile_duration.observe(time.monotonic() - started)
+        with about_rollout(*key):
+            try:
+                return self._reconcile(RolloutObjects.of(key))
+            except Conflict as error:
+                log.info("%s/%s: %s; retrying", key[0], key[1], error)
+                return ReconcileOutcome(error=error, conflict=True)
+            except (StoreError, RouteError, ActionFailed, StatusError) as error:
+                log.warning("%s/%s: %s", key[0], key[1], error)
+                self._metrics.reconcile_errors.inc()
+                return ReconcileOutcome(error=error)
+            finally:
+                self._metrics.reconcile_duration.observe(time.monotonic() - started)
 
     # -- the chain -----------------------------------------------------------------------------
 
@@ -181,8 +182,10 @@ class Reconciler:
         usable = self._usable(isvc, managed, rollout)
         rollout = self._rollout_object(objects, isvc, rollout, usable)
         state = from_status(rollout.get("status"))
+        note_state(state)
         observed, analysed = self._observe(objects, isvc, state, usable, now)
         transition = step(state, observed, now)
+        note_state(transition.state)
         context = ActionContext(
             objects=objects,
             isvc=isvc,
@@ -480,8 +483,6 @@ def _log_analysis(objects: RolloutObjects, job: AnalysisJob, result: AnalysisRes
         summary or "no checks",
         extra={
             "fields": {
-                "namespace": objects.namespace,
-                "name": objects.name,
                 "weight": weight,
                 "verdict": result.verdict.value,
                 "checks": checks,

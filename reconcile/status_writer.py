@@ -15,10 +15,10 @@ is what keeps an idle controller silent.
 
 from __future__ import annotations
 
-import logging
 import threading
 from typing import Any
 
+from reconcile.log_fields import rollout_logger
 from reconcile.resources import (
     INFERENCE_ROLLOUT,
     ClusterStore,
@@ -34,7 +34,7 @@ from rollout.status import to_status
 from traffic.store import AlreadyExists, JsonObject, PatchType
 from traffic.target import ISVC_API_VERSION, MANAGED_BY_LABEL
 
-log = logging.getLogger(__name__)
+log = rollout_logger(__name__)
 
 
 class InferenceRollouts:

@@ -112,7 +112,7 @@ class GatewayApiRouter(WeightedRouteRouter):
                 found.append(
                     Split(
                         location=location,
-                        pointer=f"/spec/rules/{position}/backendRefs",
+                        path=("spec", "rules", position, "backendRefs"),
                         stable=roles["stable"][0],
                         canary=roles["canary"][0],
                         weights=tuple(_weight(backend) for backend in backends),

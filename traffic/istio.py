@@ -91,7 +91,7 @@ class IstioRouter(WeightedRouteRouter):
                 found.append(
                     Split(
                         location=location,
-                        pointer=f"/spec/http/{position}/route",
+                        path=("spec", "http", position, "route"),
                         stable=roles["stable"][0],
                         canary=roles["canary"][0],
                         weights=tuple(_weight(d) for d in destinations),

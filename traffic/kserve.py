@@ -31,6 +31,7 @@ from traffic.inference_service import (
     deployment_mode,
     serverless_split,
 )
+from traffic.json_patch import add, json_patch, remove, replace
 from traffic.router import Drift, Progress, RouterKind, RouteWeights, checked_weight
 from traffic.store import JsonObject, NotFound, ObjectRef, PatchType, Store
 from traffic.target import RouteTarget
@@ -234,8 +235,8 @@ class KServeRouter:
             index, entry = found
             if _entry_percent(entry) == weight:
                 return None
-            path = f"/spec/canary/{index}/trafficPercent"
-            return PlannedPatch([{"op": "add", "path": path, "value": weight}], PatchType.JSON)
+            path = ("spec", "canary", index, "trafficPercent")
+            return PlannedPatch(json_patch(add(path, weight)), PatchType.JSON)
 
         return self._update(plan)
 
@@ -251,10 +252,7 @@ class KServeRouter:
                 if field in stable and field not in promoted:
                     promoted[field] = stable[field]
             return PlannedPatch(
-                [
-                    {"op": "replace", "path": "/spec/predictor", "value": promoted},
-                    _remove_entry(current, index),
-                ],
+                json_patch(replace(("spec", "predictor"), promoted), _remove_entry(current, index)),
                 PatchType.JSON,
             )
 
@@ -266,7 +264,7 @@ class KServeRouter:
             found = self._canary_entry(current)
             if found is None:
                 return None
-            return PlannedPatch([_remove_entry(current, found[0])], PatchType.JSON)
+            return PlannedPatch(json_patch(_remove_entry(current, found[0])), PatchType.JSON)
 
         self._update(plan)
         return Progress(True, f"{self.name}: the spec.canary[] entry is removed")
@@ -328,5 +326,4 @@ def _entry_percent(entry: dict[str, Any]) -> int:
 def _remove_entry(isvc: JsonObject, index: int) -> dict[str, Any]:
     # Removing the last entry removes the list, as a user editing the spec would.
     entries = (isvc.get("spec") or {}).get("canary") or []
-    path = "/spec/canary" if len(entries) == 1 else f"/spec/canary/{index}"
-    return {"op": "remove", "path": path}
+    return remove(("spec", "canary") if len(entries) == 1 else ("spec", "canary", index))

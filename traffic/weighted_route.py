@@ -33,6 +33,7 @@ from traffic.conditioned_write import (
     update_with_retry,
 )
 from traffic.errors import RouteNotFound, RouteNotManaged, UnroutableTarget
+from traffic.json_patch import add, json_patch, replace
 from traffic.router import Drift, Progress, RouterKind, RouteWeights, checked_weight
 from traffic.store import (
     AlreadyExists,
@@ -54,8 +55,8 @@ class Split:
 
     location: str
     """Where it is, for people: ``spec.http[1] ("default")``."""
-    pointer: str
-    """JSON pointer of the list of weighted entries: ``/spec/http/1/route``."""
+    path: tuple[str | int, ...]
+    """Where the list of weighted entries is in the route: ``("spec", "http", 1, "route")``."""
     stable: int
     """Index of the stable Service's entry in the list."""
     canary: int
@@ -285,9 +286,7 @@ class WeightedRouteRouter(abc.ABC):
             self._check_managed(current)
             if contains(current.get("spec"), desired_spec):
                 return None
-            return PlannedPatch(
-                [{"op": "replace", "path": "/spec", "value": desired_spec}], PatchType.JSON
-            )
+            return PlannedPatch(json_patch(replace(("spec",), desired_spec)), PatchType.JSON)
 
         try:
             return update_with_retry(self._store, self._ref, plan, attempts=self._attempts).wrote
@@ -298,14 +297,14 @@ class WeightedRouteRouter(abc.ABC):
         def plan(current: JsonObject) -> PlannedPatch | None:
             self._check_adoptable(current)
             operations = [
-                {"op": "add", "path": f"{split.pointer}/{index}/weight", "value": new}
+                add((*split.path, index, "weight"), new)
                 for split in self.splits(current)
                 for index, (old, new) in enumerate(
                     zip(split.weights, self.planned_weights(split, weight), strict=True)
                 )
                 if old != new
             ]
-            return PlannedPatch(operations, PatchType.JSON) if operations else None
+            return PlannedPatch(json_patch(*operations), PatchType.JSON) if operations else None
 
         try:
             return update_with_retry(self._store, self._ref, plan, attempts=self._attempts).wrote
