@@ -21,6 +21,7 @@ EVENTS = ("", "events")
 READS: dict[str, tuple[str, str, str]] = {
     "isvc": (*ISVCS, "get"),
     "managed_isvc": (*ISVCS, "get"),
+    "selected_isvcs": (*ISVCS, "list"),
     "rollout": (*ROLLOUTS, "get"),
     "rollouts": (*ROLLOUTS, "list"),
     "watch_rollouts": (*ROLLOUTS, "watch"),
