@@ -27,9 +27,11 @@ from analysis.query_result import NoData, NoDataKind
 from analysis.required_traffic import CATCH_PROBABILITY, PlanShape, required_rps
 from analysis.settings import AnalysisSettings
 from analysis.templates import MetricTemplate, RevisionRef
+from reconcile.analysis_run import AnalysisPlan, revision_refs
 from reconcile.log_fields import rollout_logger
 from rollout.durations import format_duration
 from rollout.strategy import Strategy
+from traffic.store import JsonObject
 
 log = rollout_logger(__name__)
 
@@ -97,6 +99,26 @@ class PrometheusTraffic:
         return ObservedTraffic((served.requests + canary_requests) / seconds, error_rate)
 
 
+def warning_at_start(
+    traffic: TrafficReader,
+    strategy: Strategy,
+    plan: AnalysisPlan,
+    isvc: JsonObject,
+    start: datetime,
+) -> str | None:
+    """The LowTraffic Event's message for a rollout that started analysing at `start`, or None
+    (enough traffic, or none that can be read, or revisions not named yet)."""
+    refs = revision_refs(strategy, isvc)
+    if isinstance(refs, str):
+        return None
+    observed = traffic.observed_traffic(
+        plan.template, refs[0], refs[1], since=start - LOOKBACK, at=start
+    )
+    if observed is None:
+        return None
+    return low_traffic_message(strategy, plan.settings, observed)
+
+
 def low_traffic_message(
     strategy: Strategy, settings: AnalysisSettings, observed: ObservedTraffic
 ) -> str | None:
@@ -124,8 +146,8 @@ def low_traffic_message(
         f"at {_rate(rate)} req/s a doubled error rate ({_percent(error_rate)} -> "
         f"{_percent(RATIO * error_rate)}) is caught before the plan ends with "
         f"{CATCH_PROBABILITY:.0%} probability only above {_rate(needed)} req/s; lengthen the "
-        "steps (kcanary.io/step-duration), raise the weights (kcanary.io/steps) or set "
-        "onInconclusive: hold so the last step waits for evidence "
+        "steps (kcanary.io/step-duration), raise the weights (kcanary.io/steps) or the "
+        "extension of an undecided last step (kcanary.io/extend-inconclusive) "
         f"(kcanary sensitivity --rps {_rate(rate)} --steps {','.join(map(str, weights))} "
         f"--step-duration {format_duration(strategy.step_duration)} --interval "
         f"{format_duration(strategy.interval)} shows what this plan catches)"

@@ -37,7 +37,7 @@ from reconcile.analysis_run import (
 from reconcile.events import EventRecorder, InvolvedObject
 from reconcile.execute import ActionContext, ActionFailed, Executor
 from reconcile.log_fields import about_rollout, note_state, rollout_logger
-from reconcile.low_traffic import LOOKBACK, REASON, TrafficReader, low_traffic_message
+from reconcile.low_traffic import REASON, TrafficReader, warning_at_start
 from reconcile.metrics import MetricsRecorder
 from reconcile.observe import (
     isvc_workload,
@@ -279,17 +279,11 @@ class Reconciler:
         """One LowTraffic Event when the traffic before the start is too little for the plan
         (reconcile.low_traffic); only the reconcile that committed the start gets here."""
         strategy, plan, start = usable.strategy, usable.plan, state.rollout_started_at
-        if self._traffic is None or not isinstance(strategy, Strategy) or plan is None:
+        if self._traffic is None or not isinstance(strategy, Strategy):
             return
-        refs = revision_refs(strategy, isvc)
-        if isinstance(refs, str) or start is None:
+        if plan is None or start is None:
             return
-        observed = self._traffic.observed_traffic(
-            plan.template, refs[0], refs[1], since=start - LOOKBACK, at=start
-        )
-        if observed is None:
-            return
-        message = low_traffic_message(strategy, plan.settings, observed)
+        message = warning_at_start(self._traffic, strategy, plan, isvc, start)
         if message is not None:
             self._events.warning(involved, REASON, message)
 
