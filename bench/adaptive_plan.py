@@ -50,7 +50,11 @@ class PlanRules:
 
     @classmethod
     def defaults(cls) -> PlanRules:
-        strategy = Strategy.model_validate({"traffic": {"mode": "istio"}})
+        return cls.of(Strategy.model_validate({"traffic": {"mode": "istio"}}))
+
+    @classmethod
+    def of(cls, strategy: Strategy) -> PlanRules:
+        """The rules `strategy` sets, as the controller applies them."""
         return cls(
             advance_on_pass=strategy.advance_on_pass,
             extension_seconds=strategy.extend_inconclusive.total_seconds(),

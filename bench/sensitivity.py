@@ -32,12 +32,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
-from numpy.typing import NDArray
 
 from analysis.settings import AnalysisSettings
 from analysis.templates import builtin_template
 from bench import adaptive_plan
-from bench.adaptive_plan import PlanRules
+from bench.adaptive_plan import PlanOutcome, PlanRules
 from bench.decision_scenarios import BASELINE, TAIL
 from bench.simulator import Behaviour, Effect, Plan, Scenario
 from reconcile.analysis_run import analysis_settings
@@ -61,24 +60,12 @@ SIMULATED_PLAN = (
 """What `simulate_plan` models, printed with every result."""
 
 
-@dataclass(frozen=True)
-class PlanOutcome:
-    """Per simulated rollout: whether it was rolled back before the plan ended, and when it was
-    decided (rolled back or promoted), in seconds since it started."""
-
-    rolled_back: NDArray[np.bool_]
-    seconds: NDArray[np.float64]
-
-
 def simulate_plan(
     scenario: Scenario, settings: AnalysisSettings, rules: PlanRules, runs: int, seed: int
 ) -> PlanOutcome:
-    """Simulate `runs` rollouts of `scenario` under the plan's rules (`SIMULATED_PLAN`)."""
-    ended = adaptive_plan.simulate_plan(
-        scenario, settings, rules, runs, np.random.default_rng(seed)
-    )
-    outcome = ended.outcome
-    return PlanOutcome(outcome.rolled_back, np.asarray(outcome.seconds, np.float64))
+    """Simulate `runs` rollouts of `scenario` under the plan's rules (`SIMULATED_PLAN`), every
+    point of a search from the same seed."""
+    return adaptive_plan.simulate_plan(scenario, settings, rules, runs, np.random.default_rng(seed))
 
 
 @dataclass(frozen=True)
@@ -181,15 +168,6 @@ def settings_for(strategy: Strategy) -> AnalysisSettings:
     return settings
 
 
-def rules_of(strategy: Strategy) -> PlanRules:
-    return PlanRules(
-        advance_on_pass=strategy.advance_on_pass,
-        extension_seconds=strategy.extend_inconclusive.total_seconds(),
-        warmup_seconds=strategy.warmup.total_seconds(),
-        on_inconclusive=strategy.on_inconclusive,
-    )
-
-
 def plan_of(strategy: Strategy) -> Plan:
     return Plan(
         steps=strategy.weights,
@@ -212,7 +190,7 @@ def _caught(
     """The share of simulated rollouts rolled back before the plan ends."""
     canary = effect.applied_to(stable)
     scenario = Scenario("sensitivity", rps, stable=stable, canary=canary, plan=plan)
-    return float(simulate_plan(scenario, settings, rules, runs, seed).rolled_back.mean())
+    return float(simulate_plan(scenario, settings, rules, runs, seed).outcome.rolled_back.mean())
 
 
 def smallest_detectable(
@@ -274,10 +252,10 @@ def good_canary(
     seed: int,
 ) -> Promotion:
     scenario = Scenario("A/A", rps, stable=stable, canary=stable, plan=plan)
-    outcome = simulate_plan(scenario, settings, rules, runs, seed)
-    promoted = outcome.seconds[~outcome.rolled_back]
+    ended = simulate_plan(scenario, settings, rules, runs, seed)
+    promoted = ended.outcome.seconds[ended.promoted]
     median = float(np.median(promoted)) if promoted.size else None
-    return Promotion(median, float(outcome.rolled_back.mean()))
+    return Promotion(median, float(ended.outcome.rolled_back.mean()))
 
 
 def sensitivity(
@@ -286,7 +264,7 @@ def sensitivity(
     """Everything `kcanary sensitivity` prints, for `strategy`'s plan and analysis."""
     settings = settings_for(strategy)
     plan = plan_of(strategy)
-    rules = rules_of(strategy)
+    rules = PlanRules.of(strategy)
     stable = Behaviour(error_rate=stable_error_rate, latency=BASELINE.latency)
     found = tuple(
         smallest_detectable(
